@@ -1,0 +1,1 @@
+"""A Telegram bot that schedules Jitsi Meet meetings and sends personal token links."""

@@ -1,0 +1,224 @@
+"""build_application: wiring only. Reads top to bottom like a table of contents."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from telegram import BotCommand, Update
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from bot.clock import system_clock
+from bot.config import SUPPORTED_LANGUAGES, Settings, token_signer
+from bot.delivery import DeliveryService
+from bot.handlers import participation, people, roles, scheduling
+from bot.handlers.common import BotContext
+from bot.handlers.messenger import TelegramMessenger
+from bot.i18n import _, use_language
+from bot.meetings import Rules
+from bot.services import Services
+from storage.db import make_engine, upgrade_database
+
+log = logging.getLogger(__name__)
+
+SWEEP_JOB = "delivery-sweep"
+WAKE_JOB = "delivery-wake"
+TELEGRAM_GLOBAL_RATE = 30
+TELEGRAM_PAID_BROADCAST_RATE = 1000
+TELEGRAM_GROUP_RATE_PER_MINUTE = 20
+
+
+def rules_from(settings: Settings) -> Rules:
+    """The domain's view of the settings."""
+    return Rules(
+        remind_before=timedelta(minutes=settings.remind_before_minutes),
+        join_early=timedelta(minutes=settings.join_early_minutes),
+        token_grace=timedelta(minutes=settings.token_grace_minutes),
+        default_zone=settings.default_timezone,
+        admin_ids=settings.admin_ids,
+    )
+
+
+def command_menu() -> list[BotCommand]:
+    """The command menu, in the current language."""
+    return [
+        BotCommand("schedule", _("Plan a meeting")),
+        BotCommand("invite", _("Invite people to a meeting")),
+        BotCommand("meetings", _("My upcoming meetings")),
+        BotCommand("link", _("My personal link")),
+        BotCommand("reschedule", _("Move a meeting")),
+        BotCommand("cancel", _("Cancel a meeting")),
+        BotCommand("participants", _("Who is in a meeting")),
+        BotCommand("timezone", _("My time zone")),
+        BotCommand("language", _("My language")),
+        BotCommand("email", _("My e-mail for avatars")),
+        BotCommand("help", _("How this bot works")),
+    ]
+
+
+def build_application(
+    settings: Settings,
+    *,
+    clock: Callable[[], datetime] = system_clock,
+    engine: Engine | None = None,
+    sweep_interval: float = 60.0,
+    rate_limit_scale: float = 1.0,
+) -> Application[Any, Any, Any, Any, Any, Any]:
+    """The bot, ready for run_polling / run_webhook (or initialize/start in tests)."""
+    engine = engine or make_engine(settings.database_url)
+    upgrade_database(engine)
+    services = Services(
+        settings=settings,
+        engine=engine,
+        rules=rules_from(settings),
+        signer=token_signer(settings),
+        clock=clock,
+    )
+    global_rate = (
+        TELEGRAM_PAID_BROADCAST_RATE if settings.allow_paid_broadcast else TELEGRAM_GLOBAL_RATE
+    )
+    application = (
+        ApplicationBuilder()
+        .token(settings.require_bot_token())
+        .base_url(settings.telegram_api_base_url)
+        .context_types(ContextTypes(context=BotContext))
+        .rate_limiter(
+            AIORateLimiter(
+                overall_max_rate=global_rate * rate_limit_scale,
+                group_max_rate=TELEGRAM_GROUP_RATE_PER_MINUTE * rate_limit_scale,
+                max_retries=2,
+            )
+        )
+        .post_init(_on_start)
+        .post_shutdown(_on_stop)
+        .build()
+    )
+    application.bot_data["services"] = services
+    application.bot_data["sweep_interval"] = sweep_interval
+    _register_handlers(application)
+    return application
+
+
+def _register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    # Order matters: commands first, then the buttons by prefix, then free text, which only
+    # feeds the /schedule dialog and must never swallow a command.
+    commands = {
+        "start": people.start,
+        "help": people.help_command,
+        "timezone": people.timezone,
+        "language": people.language,
+        "email": people.email,
+        "schedule": scheduling.schedule,
+        "reschedule": scheduling.reschedule,
+        "invite": participation.invite,
+        "meetings": participation.list_meetings,
+        "link": participation.link,
+        "cancel": participation.cancel,
+        "role": roles.role,
+        "promote": roles.promote,
+        "demote": roles.demote,
+        "participants": roles.participants,
+        "features": roles.features,
+        "history": roles.history,
+        "rotate": roles.rotate,
+        "admin": roles.admin,
+    }
+    for name, callback in commands.items():
+        application.add_handler(CommandHandler(name, callback))
+    buttons = {
+        r"^(cf|ch|cx):": scheduling.draft_button,
+        r"^du:": scheduling.duration_button,
+        r"^dx$": scheduling.leave_dialog,
+        r"^jn:": participation.join_button,
+        r"^dc:": participation.decline_button,
+        r"^ip:": participation.invite_pick,
+        r"^mt:": participation.meeting_button,
+        r"^pg:": participation.page_button,
+    }
+    for pattern, callback in buttons.items():
+        application.add_handler(CallbackQueryHandler(callback, pattern=pattern))
+    application.add_handler(CallbackQueryHandler(_unknown_button))
+    application.add_handler(
+        MessageHandler(filters.TEXT & ~filters.COMMAND, scheduling.dialog_answer)
+    )
+    application.add_handler(
+        ChatMemberHandler(people.membership_changed, ChatMemberHandler.MY_CHAT_MEMBER)
+    )
+    application.add_error_handler(_on_error)
+
+
+async def _unknown_button(update: Update, context: BotContext) -> None:
+    """Forged or outdated callback data: answer politely, change nothing."""
+    if update.callback_query is not None:
+        await update.callback_query.answer(_("This button is no longer valid."))
+
+
+async def _on_error(update: object, context: BotContext) -> None:
+    # The exception text never holds a token link: links are only built inside delivery.
+    log.error("update failed: %s", type(context.error).__name__, exc_info=context.error)
+
+
+async def _on_start(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Menus, crash recovery, and the first delivery sweep."""
+    services: Services = application.bot_data["services"]
+    for language in SUPPORTED_LANGUAGES:
+        with use_language(language):
+            await application.bot.set_my_commands(
+                command_menu(), language_code=None if language == "en" else language
+            )
+    services.delivery = DeliveryService(
+        engine=services.engine,
+        signer=services.signer,
+        rules=services.rules,
+        messenger=TelegramMessenger(application.bot),
+        clock=services.clock,
+        default_language=services.settings.default_language,
+        paid_broadcast=services.settings.allow_paid_broadcast,
+    )
+    recovered = services.delivery.recover_after_restart()
+    if recovered:
+        log.info("%d links were being sent when the bot stopped; sending them again", recovered)
+    job_queue = application.job_queue
+    assert job_queue is not None
+    interval = float(application.bot_data["sweep_interval"])
+    job_queue.run_repeating(_sweep, interval=interval, first=0, name=SWEEP_JOB)
+
+    def wake() -> None:
+        # PTB types JobQueue callbacks by the default context; ours is a subclass of it.
+        job_queue.run_once(_sweep, when=0, name=WAKE_JOB)  # type: ignore[arg-type]
+
+    services.wake_delivery = wake
+
+
+async def _sweep(context: BotContext) -> None:
+    """Send what is due; if something falls due before the next sweep, come back for it."""
+    services = context.services
+    if services.delivery is None:
+        return
+    report = await services.delivery.sweep()
+    interval = float(context.application.bot_data["sweep_interval"])
+    if report.next_due is not None and context.job_queue is not None:
+        wait = (report.next_due - services.clock()).total_seconds()
+        if 0 < wait < interval:
+            context.job_queue.run_once(_sweep, when=wait, name=WAKE_JOB)
+
+
+async def _on_stop(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Let background notices finish, then close the database."""
+    services: Services = application.bot_data["services"]
+    for task in list(services.background):
+        task.cancel()
+    services.engine.dispose()

@@ -1,0 +1,228 @@
+"""Settings: every knob of the bot, read from the environment (and a .env file), validated."""
+
+from __future__ import annotations
+
+import zoneinfo
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bot.jitsi import TokenSigner
+
+SUPPORTED_LANGUAGES = ("en", "de", "ru", "uk", "es", "fr")
+
+
+class SettingsError(Exception):
+    """A setting is missing or wrong; the message is one line naming the variable."""
+
+
+class Settings(BaseSettings):
+    """Every setting of the bot; names match the environment variables (case-insensitive)."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+
+    telegram_bot_token: SecretStr | None = None
+    telegram_api_base_url: str = "https://api.telegram.org/bot"
+    database_url: str = "sqlite:///data/meetings.db"
+    jitsi_base_url: str
+    jitsi_app_id: str
+    jitsi_app_secret: SecretStr | None = None
+    jitsi_private_key_file: Path | None = None
+    jitsi_key_id: str | None = None
+    jitsi_audience: str | None = None
+    jitsi_domain: str | None = None
+    remind_before_minutes: int = Field(default=10, ge=0)
+    join_early_minutes: int = Field(default=15, ge=0)
+    token_grace_minutes: int = Field(default=60, ge=0)
+    admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()
+    default_timezone: str = "UTC"
+    default_language: str = "en"
+    log_level: str = "INFO"
+    allow_paid_broadcast: bool = False
+
+    @field_validator("telegram_api_base_url")
+    @classmethod
+    def _api_url(cls, value: str) -> str:
+        _require_http_url(value)
+        return value
+
+    @field_validator("jitsi_base_url")
+    @classmethod
+    def _jitsi_url(cls, value: str) -> str:
+        parts = _require_http_url(value)
+        if parts.query or parts.fragment:
+            raise ValueError("expected https://host or https://host/<tenant>, without ? or #")
+        if parts.path.strip("/").count("/") > 0:
+            raise ValueError("expected at most one path part, the tenant: https://host/<tenant>")
+        return value.rstrip("/")
+
+    @field_validator("jitsi_app_id")
+    @classmethod
+    def _app_id(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("expected a non-empty app id (Prosody app_id)")
+        return value
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _admin_ids(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            items = [item for item in value.replace(";", ",").replace(" ", ",").split(",") if item]
+            try:
+                return frozenset(int(item) for item in items)
+            except ValueError:
+                raise ValueError(
+                    "expected Telegram user ids (whole numbers) separated by commas"
+                ) from None
+        return value
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError("expected an IANA time zone such as Europe/Berlin or UTC") from None
+        return value
+
+    @field_validator("default_language")
+    @classmethod
+    def _language(cls, value: str) -> str:
+        code = value.lower().split("-")[0].split("_")[0]
+        if code not in SUPPORTED_LANGUAGES:
+            raise ValueError("expected one of " + ", ".join(SUPPORTED_LANGUAGES))
+        return code
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError("expected DEBUG, INFO, WARNING, ERROR or CRITICAL")
+        return level
+
+    @model_validator(mode="after")
+    def _signing_key(self) -> Settings:
+        has_secret = self.jitsi_app_secret is not None and self.jitsi_app_secret.get_secret_value()
+        if has_secret and self.jitsi_private_key_file:
+            raise ValueError(
+                "JITSI_APP_SECRET and JITSI_PRIVATE_KEY_FILE are both set: "
+                "expected exactly one (HS256 secret or RS256 key)"
+            )
+        if not has_secret and not self.jitsi_private_key_file:
+            raise ValueError(
+                "JITSI_APP_SECRET or JITSI_PRIVATE_KEY_FILE is missing: "
+                "expected the Prosody app_secret (HS256) or an RSA private key file (RS256)"
+            )
+        if self.jitsi_private_key_file:
+            if not self.jitsi_private_key_file.is_file():
+                raise ValueError(
+                    f"JITSI_PRIVATE_KEY_FILE: expected a readable PEM file, "
+                    f"{self.jitsi_private_key_file} does not exist"
+                )
+            if not self.jitsi_key_id:
+                raise ValueError(
+                    "JITSI_KEY_ID is missing: expected the key id that the server's "
+                    "asap_key_server knows the public key by"
+                )
+        return self
+
+    # Derived values ------------------------------------------------------------------------
+
+    @property
+    def jitsi_host(self) -> str:
+        """The host name of the Jitsi web server."""
+        return urlsplit(self.jitsi_base_url).hostname or ""
+
+    @property
+    def jitsi_tenant(self) -> str | None:
+        """The tenant part of JITSI_BASE_URL, if any."""
+        return urlsplit(self.jitsi_base_url).path.strip("/") or None
+
+    @property
+    def token_subject(self) -> str:
+        """The token's `sub`: the tenant when the URL has one, else the XMPP domain."""
+        return self.jitsi_tenant or self.jitsi_domain or self.jitsi_host
+
+    @property
+    def token_audience(self) -> str:
+        """The token's `aud`: JITSI_AUDIENCE, defaulting to the app id."""
+        return self.jitsi_audience or self.jitsi_app_id
+
+    @property
+    def signing_algorithm(self) -> str:
+        """HS256 with a shared secret, RS256 with a private key file."""
+        return "RS256" if self.jitsi_private_key_file else "HS256"
+
+    def signing_key(self) -> str:
+        """The secret or PEM private key that tokens are signed with."""
+        if self.jitsi_private_key_file:
+            return self.jitsi_private_key_file.read_text()
+        assert self.jitsi_app_secret is not None
+        return self.jitsi_app_secret.get_secret_value()
+
+    def require_bot_token(self) -> str:
+        """The bot token, or a SettingsError when it is missing (needed by `run` only)."""
+        if self.telegram_bot_token is None or not self.telegram_bot_token.get_secret_value():
+            raise SettingsError(
+                "TELEGRAM_BOT_TOKEN is missing: expected the token from @BotFather"
+            )
+        return self.telegram_bot_token.get_secret_value()
+
+
+def _require_http_url(value: str) -> Any:
+    parts = urlsplit(value)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ValueError("expected an http:// or https:// URL with a host")
+    return parts
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the settings; raise SettingsError with one line naming the first bad variable."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as error:
+        raise SettingsError(describe_validation_error(error)) from None
+
+
+def describe_validation_error(error: ValidationError) -> str:
+    """Turn pydantic's report into one line: the variable and what it expects."""
+    first = error.errors()[0]
+    location = [str(part) for part in first.get("loc", ()) if part != "__root__"]
+    message = str(first.get("msg", "invalid value"))
+    message = message.removeprefix("Value error, ")
+    if first.get("type") == "missing":
+        return f"{location[0].upper()} is missing: {_expectation(location[0])}"
+    if first.get("type") == "greater_than_equal":
+        return f"{location[0].upper()}: expected a whole number of minutes, 0 or more"
+    if first.get("type") in {"int_parsing", "int_from_float"}:
+        return f"{location[0].upper()}: expected a whole number"
+    if not location:
+        return message
+    return f"{location[0].upper()}: {message}"
+
+
+_EXPECTATIONS = {
+    "jitsi_base_url": "expected your Jitsi server's URL, e.g. https://meet.example.com",
+    "jitsi_app_id": "expected the Prosody app_id that tokens are issued for",
+}
+
+
+def _expectation(field: str) -> str:
+    return _EXPECTATIONS.get(field, "expected a value")
+
+
+def token_signer(settings: Settings) -> TokenSigner:
+    """The token signer that matches these settings."""
+    return TokenSigner(
+        base_url=settings.jitsi_base_url,
+        app_id=settings.jitsi_app_id,
+        audience=settings.token_audience,
+        subject=settings.token_subject,
+        algorithm=settings.signing_algorithm,
+        key=settings.signing_key(),
+        key_id=settings.jitsi_key_id,
+    )

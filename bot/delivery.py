@@ -1,0 +1,511 @@
+"""Personal links before each meeting: planned in the database, claimed atomically, never lost.
+
+The Delivery table is the to-do list. A sweep (at start-up, then every minute, and whenever
+something changes) claims rows that are due, sends each person their link, and records the
+outcome. A row is marked `sending` before the API call and `sent` after it, so a crash in
+between sends that link again on restart: a duplicate beats a lost link.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, or_, update
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from bot import meetings
+from bot.i18n import _, format_relative, format_span, pick_language, use_language
+from bot.jitsi import Role, TokenSigner
+from bot.meetings import Occurrence, Rules
+from bot.messaging import (
+    Button,
+    Messenger,
+    Rejected,
+    RetryLater,
+    SendError,
+    Unreachable,
+    start_link,
+)
+from storage.db import session_scope
+from storage.models import (
+    ChatSettings,
+    Delivery,
+    DeliveryStatus,
+    Meeting,
+    MeetingStatus,
+    Participant,
+    User,
+)
+
+log = logging.getLogger(__name__)
+
+# A row left `sending` this long was abandoned by a task that died; send it again.
+STALE_SENDING = timedelta(minutes=5)
+MAX_BACKOFF = timedelta(seconds=60)
+BATCH_SIZE = 200
+
+
+@dataclass
+class SweepReport:
+    """What one sweep did."""
+
+    sent: int = 0
+    unreachable: int = 0
+    retried: int = 0
+    next_due: datetime | None = None
+    meetings: set[int] = field(default_factory=set)
+
+
+class DeliveryService:
+    """Sends due personal links and the summaries that follow them."""
+
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        signer: TokenSigner,
+        rules: Rules,
+        messenger: Messenger,
+        clock: Callable[[], datetime],
+        default_language: str,
+        concurrency: int = 25,
+        paid_broadcast: bool = False,
+    ) -> None:
+        self._engine = engine
+        self._signer = signer
+        self._rules = rules
+        self._messenger = messenger
+        self._clock = clock
+        self._default_language = default_language
+        self._concurrency = concurrency
+        self._paid_broadcast = paid_broadcast
+        # One sweep at a time in this process; the database claim guards against others.
+        self._lock = asyncio.Lock()
+
+    # --- start-up ------------------------------------------------------------------------
+
+    def recover_after_restart(self) -> int:
+        """Put rows a previous process left `sending` back in the queue; returns how many."""
+        with session_scope(self._engine) as session:
+            result = session.execute(
+                update(Delivery)
+                .where(col(Delivery.status) == DeliveryStatus.SENDING)
+                .values(status=DeliveryStatus.PENDING)
+            )
+            return int(getattr(result, "rowcount", 0) or 0)
+
+    # --- the sweep -----------------------------------------------------------------------
+
+    async def sweep(self) -> SweepReport:
+        """Plan the next sittings of series, send everything due, and report what is next."""
+        async with self._lock:
+            now = self._clock()
+            self._plan_series(now)
+            report = SweepReport()
+            while True:
+                batch = self._claim_due(now)
+                if not batch:
+                    break
+                await self._send_batch(batch, report)
+                now = self._clock()
+            for meeting_id in sorted(report.meetings):
+                await self._summarize(meeting_id)
+            report.next_due = self._next_due()
+            return report
+
+    def _plan_series(self, now: datetime) -> None:
+        # Single meetings are planned when they change; series roll on to their next sitting.
+        with session_scope(self._engine) as session:
+            series = session.exec(
+                select(Meeting).where(
+                    Meeting.status == MeetingStatus.SCHEDULED, col(Meeting.rrule).is_not(None)
+                )
+            ).all()
+            for meeting in series:
+                occurrence = meetings.occurrence_after(session, meeting, now)
+                if occurrence is None:
+                    continue
+                if meeting.summary_occurrence and meeting.summary_occurrence != occurrence.start:
+                    meeting.summary_occurrence = None
+                    meeting.link_message_id = None
+                    session.add(meeting)
+                meetings.plan_deliveries(session, meeting=meeting, now=now)
+
+    def _claim_due(self, now: datetime) -> list[int]:
+        """Atomically move due rows to `sending`, owners first; returns the ids this sweep owns."""
+        stale = now - STALE_SENDING
+        with session_scope(self._engine) as session:
+            candidates = session.exec(
+                select(Delivery.id)
+                .join(
+                    Participant,
+                    and_(
+                        col(Participant.meeting_id) == col(Delivery.meeting_id),
+                        col(Participant.user_id) == col(Delivery.user_id),
+                    ),
+                    isouter=True,
+                )
+                .where(
+                    col(Delivery.due_at) <= now,
+                    or_(
+                        col(Delivery.status) == DeliveryStatus.PENDING,
+                        and_(
+                            col(Delivery.status) == DeliveryStatus.SENDING,
+                            col(Delivery.updated_at) < stale,
+                        ),
+                    ),
+                )
+                .order_by(col(Participant.role).desc(), col(Delivery.due_at), col(Delivery.id))
+                .limit(BATCH_SIZE)
+            ).all()
+            claimed = []
+            for delivery_id in candidates:
+                result = session.execute(
+                    update(Delivery)
+                    .where(
+                        col(Delivery.id) == delivery_id,
+                        or_(
+                            col(Delivery.status) == DeliveryStatus.PENDING,
+                            and_(
+                                col(Delivery.status) == DeliveryStatus.SENDING,
+                                col(Delivery.updated_at) < stale,
+                            ),
+                        ),
+                    )
+                    .values(
+                        status=DeliveryStatus.SENDING,
+                        attempts=col(Delivery.attempts) + 1,
+                        updated_at=now,
+                    )
+                )
+                if getattr(result, "rowcount", 0) == 1 and delivery_id is not None:
+                    claimed.append(delivery_id)
+            return claimed
+
+    async def _send_batch(self, delivery_ids: list[int], report: SweepReport) -> None:
+        # Bounded concurrency: the rate limiter paces the requests, this only caps open ones.
+        semaphore = asyncio.Semaphore(self._concurrency)
+
+        async def send_one(delivery_id: int) -> None:
+            async with semaphore:
+                await self._deliver(delivery_id, report)
+
+        await asyncio.gather(*(send_one(delivery_id) for delivery_id in delivery_ids))
+
+    async def _deliver(self, delivery_id: int, report: SweepReport) -> None:
+        now = self._clock()
+        with session_scope(self._engine) as session:
+            prepared = self._prepare(session, delivery_id, now)
+        if prepared is None:
+            return
+        user_id, text, meeting_id = prepared
+        report.meetings.add(meeting_id)
+        try:
+            message_id = await self._messenger.send(user_id, text, broadcast=self._paid_broadcast)
+        except Unreachable as error:
+            self._finish(delivery_id, DeliveryStatus.UNREACHABLE, error=str(error))
+            with session_scope(self._engine) as session:
+                meetings.set_reachable(
+                    session, user_id=user_id, reachable=False, blocked=error.blocked
+                )
+            report.unreachable += 1
+        except Rejected as error:
+            self._finish(delivery_id, DeliveryStatus.FAILED, error=str(error)[:200])
+            log.error("link for delivery %s rejected: %s", delivery_id, error)
+        except RetryLater as error:
+            self._retry(delivery_id, timedelta(seconds=error.seconds), str(error))
+            report.retried += 1
+        except SendError as error:
+            self._retry(delivery_id, None, str(error))
+            report.retried += 1
+        else:
+            self._finish(delivery_id, DeliveryStatus.SENT, message_id=message_id)
+            report.sent += 1
+
+    def _prepare(
+        self, session: Session, delivery_id: int, now: datetime
+    ) -> tuple[int, str, int] | None:
+        """The recipient and text of a claimed row, or None when it no longer should go out."""
+        row = session.get(Delivery, delivery_id)
+        if row is None or row.status is not DeliveryStatus.SENDING:
+            return None
+        meeting = session.get(Meeting, row.meeting_id)
+        user = session.get(User, row.user_id)
+        participant = session.exec(
+            select(Participant).where(
+                Participant.meeting_id == row.meeting_id, Participant.user_id == row.user_id
+            )
+        ).first()
+        if (
+            meeting is None
+            or user is None
+            or participant is None
+            or meeting.status is MeetingStatus.CANCELLED
+        ):
+            row.status = DeliveryStatus.CANCELLED
+            session.add(row)
+            return None
+        length = meeting.ends_at - meeting.starts_at
+        occurrence = Occurrence(row.occurrence_start, row.occurrence_start + length)
+        if occurrence.end <= now:
+            row.status = DeliveryStatus.FAILED
+            row.error = (row.error or "") + " (meeting ended before the link could go out)"
+            session.add(row)
+            return None
+        link = meetings.personal_link(
+            signer=self._signer,
+            meeting=meeting,
+            participant=participant,
+            user=user,
+            occurrence=occurrence,
+            rules=self._rules,
+            now=now,
+        )
+        language = pick_language(user.language, user.telegram_language, self._default_language)
+        zone = meetings.user_zone(user, self._rules)
+        with use_language(language):
+            text = render_link_message(
+                meeting=meeting,
+                occurrence=occurrence,
+                role=Role(participant.role),
+                link=link,
+                zone=zone,
+                reason=row.reason,
+                now=now,
+            )
+        return user.id, text, row.meeting_id
+
+    def _finish(
+        self,
+        delivery_id: int,
+        status: DeliveryStatus,
+        *,
+        message_id: int | None = None,
+        error: str | None = None,
+    ) -> None:
+        with session_scope(self._engine) as session:
+            row = session.get(Delivery, delivery_id)
+            if row is None:
+                return
+            row.status = status
+            row.message_id = message_id
+            row.error = error
+            row.updated_at = self._clock()
+            session.add(row)
+
+    def _retry(self, delivery_id: int, wait: timedelta | None, error: str) -> None:
+        with session_scope(self._engine) as session:
+            row = session.get(Delivery, delivery_id)
+            if row is None:
+                return
+            if wait is None:
+                wait = min(timedelta(seconds=2 ** min(row.attempts, 6) / 2), MAX_BACKOFF)
+            now = self._clock()
+            row.status = DeliveryStatus.PENDING
+            row.due_at = now + wait
+            row.error = error[:200]
+            row.updated_at = now
+            session.add(row)
+
+    def _next_due(self) -> datetime | None:
+        with Session(self._engine) as session:
+            return session.exec(
+                select(Delivery.due_at)
+                .where(Delivery.status == DeliveryStatus.PENDING)
+                .order_by(col(Delivery.due_at))
+                .limit(1)
+            ).first()
+
+    # --- summaries -----------------------------------------------------------------------
+
+    async def _summarize(self, meeting_id: int) -> None:
+        """When a sitting's links are out: tell the organizer, post or edit the group note."""
+        now = self._clock()
+        with session_scope(self._engine) as session:
+            meeting = session.get(Meeting, meeting_id)
+            if meeting is None or meeting.status is MeetingStatus.CANCELLED:
+                return
+            occurrence = meetings.occurrence_after(session, meeting, now)
+            if occurrence is None:
+                return
+            tally = delivery_tally(session, meeting, occurrence)
+            if tally.in_flight:
+                return
+            first_time = _claim_summary(session, meeting, occurrence)
+            organizer = session.get(User, meeting.organizer_id)
+            link_payload = meetings.deep_link(session, meeting=meeting, kind="link", now=now)
+            group_language = None
+            if meeting.chat_id is not None:
+                chat = session.get(ChatSettings, meeting.chat_id)
+                group_language = chat.language if chat else None
+            organizer_language = pick_language(
+                organizer.language if organizer else None,
+                organizer.telegram_language if organizer else None,
+                self._default_language,
+            )
+            snapshot = (meeting.chat_id, meeting.link_message_id, meeting.title, meeting.code)
+        chat_id, link_message_id, title, code = snapshot
+        link = start_link(self._messenger.bot_username, link_payload)
+        if first_time and organizer is not None and organizer.reachable:
+            with use_language(organizer_language):
+                text = render_summary(title=title, code=code, tally=tally, link=link)
+            try:
+                await self._messenger.send(organizer.id, text)
+            except SendError as error:
+                log.warning("summary for meeting %s not sent: %s", meeting_id, error)
+        if chat_id is None:
+            return
+        with use_language(group_language or self._default_language):
+            text = render_group_note(title=title, code=code, tally=tally)
+            keyboard = [[Button(_("Get my link"), url=link)]]
+        try:
+            if link_message_id is None:
+                if not first_time:
+                    return
+                message_id = await self._messenger.send(chat_id, text, keyboard)
+                with session_scope(self._engine) as session:
+                    stored = session.get(Meeting, meeting_id)
+                    if stored is not None:
+                        stored.link_message_id = message_id
+                        session.add(stored)
+            else:
+                await self._messenger.edit(chat_id, link_message_id, text, keyboard)
+        except SendError as error:
+            log.warning("group note for meeting %s not updated: %s", meeting_id, error)
+
+
+@dataclass(frozen=True)
+class Tally:
+    """How the links of one sitting are doing."""
+
+    sent: int
+    total: int
+    in_flight: int
+    unreachable_names: list[str]
+
+
+def delivery_tally(session: Session, meeting: Meeting, occurrence: Occurrence) -> Tally:
+    """Count sent, pending and unreachable links of one sitting (pending invites included)."""
+    rows = session.exec(
+        select(Delivery, User)
+        .join(User, col(User.id) == col(Delivery.user_id))
+        .where(
+            Delivery.meeting_id == meeting.id,
+            Delivery.occurrence_start == occurrence.start,
+            col(Delivery.status) != DeliveryStatus.CANCELLED,
+        )
+    ).all()
+    sent = sum(1 for row, _user in rows if row.status is DeliveryStatus.SENT)
+    in_flight = sum(
+        1 for row, _user in rows if row.status in {DeliveryStatus.PENDING, DeliveryStatus.SENDING}
+    )
+    names = [
+        meetings.display(user)
+        for row, user in rows
+        if row.status in {DeliveryStatus.UNREACHABLE, DeliveryStatus.FAILED}
+    ]
+    pending = session.exec(
+        select(Participant.pending_username).where(
+            Participant.meeting_id == meeting.id, col(Participant.pending_username).is_not(None)
+        )
+    ).all()
+    names += [f"@{name}" for name in pending if name]
+    return Tally(
+        sent=sent, total=len(rows) + len(pending), in_flight=in_flight, unreachable_names=names
+    )
+
+
+def _claim_summary(session: Session, meeting: Meeting, occurrence: Occurrence) -> bool:
+    """True for the one caller that gets to send this sitting's first summary."""
+    result = session.execute(
+        update(Meeting)
+        .where(
+            col(Meeting.id) == meeting.id,
+            or_(
+                col(Meeting.summary_occurrence).is_(None),
+                col(Meeting.summary_occurrence) != occurrence.start,
+            ),
+        )
+        .values(summary_occurrence=occurrence.start)
+    )
+    session.refresh(meeting)
+    return getattr(result, "rowcount", 0) == 1
+
+
+# --- texts ---------------------------------------------------------------------------------
+
+
+def render_link_message(
+    *,
+    meeting: Meeting,
+    occurrence: Occurrence,
+    role: Role,
+    link: str,
+    zone: str,
+    reason: str,
+    now: datetime,
+) -> str:
+    """The private message that carries a personal link."""
+    title = html.escape(meeting.title)
+    when = format_span(occurrence.start, occurrence.end, zone)
+    role_text = _("owner (moderator)") if role is Role.OWNER else _("member")
+    if reason == "updated":
+        head = _("Your rights in “{title}” changed. Here is a fresh link.").format(title=title)
+        tail = _("Your previous link keeps working until it expires: a token cannot be revoked.")
+    elif reason == "rotated":
+        head = _("“{title}” moved to a new room. Old links now lead to an empty room.").format(
+            title=title
+        )
+        tail = ""
+    elif occurrence.start <= now:
+        head = _("“{title}” started {ago} ago.").format(
+            title=title, ago=format_relative(now - occurrence.start)
+        )
+        tail = ""
+    else:
+        head = _("“{title}” starts in {left}.").format(
+            title=title, left=format_relative(occurrence.start - now)
+        )
+        tail = ""
+    lines = [
+        f"🔔 <b>{head}</b>",
+        f"🕒 {html.escape(when)}",
+        _("Your role: {role}").format(role=role_text),
+        _("Meeting code: {code}").format(code=meeting.code),
+        "",
+        _("Your personal link (only for you, don't forward it):"),
+        html.escape(link),
+    ]
+    if tail:
+        lines += ["", tail]
+    return "\n".join(lines)
+
+
+def render_summary(*, title: str, code: str, tally: Tally, link: str) -> str:
+    """The organizer's one message once the links of a sitting went out."""
+    text = _("“{title}” ({code}): {sent} of {total} have their links.").format(
+        title=html.escape(title), code=code, sent=tally.sent, total=tally.total
+    )
+    if tally.unreachable_names:
+        names = ", ".join(html.escape(name) for name in tally.unreachable_names)
+        text += "\n" + _(
+            "These {count} can't be reached yet: {names}. They need to start me; "
+            "forward them this link: {link}"
+        ).format(count=len(tally.unreachable_names), names=names, link=link)
+    return text
+
+
+def render_group_note(*, title: str, code: str, tally: Tally) -> str:
+    """The one group message about a sitting's links (edited, never re-posted)."""
+    text = _(
+        "🔔 “{title}” ({code}): personal links went out in private messages ({sent} of {total})."
+    ).format(title=html.escape(title), code=code, sent=tally.sent, total=tally.total)
+    if tally.unreachable_names:
+        text += "\n" + _("No link yet? Tap “Get my link” and start the bot.")
+    return text

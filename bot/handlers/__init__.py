@@ -1,0 +1,1 @@
+"""The Telegram side: read the update, call the domain, render the reply."""

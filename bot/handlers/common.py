@@ -1,0 +1,203 @@
+"""Helpers every handler shares: the typed context, the reader's language, replies."""
+
+from __future__ import annotations
+
+import html
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from functools import wraps
+from typing import Any, TypeVar
+
+from sqlmodel import Session
+from telegram import (
+    Chat,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    Update,
+)
+from telegram import User as TelegramUser
+from telegram.constants import ChatMemberStatus, ParseMode
+from telegram.error import TelegramError
+from telegram.ext import Application, CallbackContext, ExtBot
+
+from bot import meetings
+from bot.errors import DomainError
+from bot.i18n import _, pick_language, set_language
+from bot.meetings import Actor
+from bot.messaging import Button, Keyboard
+from bot.services import Services
+from storage.db import session_scope
+from storage.models import User
+
+log = logging.getLogger(__name__)
+
+MESSAGE_LIMIT = 4096
+
+
+class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
+    """CallbackContext with typed access to the bot's services."""
+
+    def __init__(
+        self,
+        application: Application[Any, Any, Any, Any, Any, Any],
+        chat_id: int | None = None,
+        user_id: int | None = None,
+    ) -> None:
+        super().__init__(application=application, chat_id=chat_id, user_id=user_id)
+
+    @property
+    def services(self) -> Services:
+        """The services built by build_application."""
+        services = self.application.bot_data["services"]
+        assert isinstance(services, Services)
+        return services
+
+
+Handler = Callable[[Update, BotContext], Awaitable[None]]
+H = TypeVar("H", bound=Handler)
+
+
+def keyboard_markup(keyboard: Keyboard) -> InlineKeyboardMarkup | None:
+    """Our plain buttons as Telegram's inline keyboard."""
+    rows = [
+        [
+            InlineKeyboardButton(button.text, url=button.url)
+            if button.url
+            else InlineKeyboardButton(button.text, callback_data=button.data)
+            for button in row
+        ]
+        for row in keyboard
+        if row
+    ]
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+def clip(text: str) -> str:
+    """Keep a message within Telegram's 4096 characters."""
+    return text if len(text) <= MESSAGE_LIMIT else text[: MESSAGE_LIMIT - 1] + "…"
+
+
+async def reply(
+    update: Update, text: str, keyboard: Keyboard = (), *, quote: bool = False
+) -> Message | None:
+    """Answer in the chat the update came from."""
+    chat = update.effective_chat
+    if chat is None:
+        return None
+    bot = update.get_bot()
+    reply_to = update.effective_message.message_id if quote and update.effective_message else None
+    return await bot.send_message(
+        chat.id,
+        clip(text),
+        parse_mode=ParseMode.HTML,
+        reply_markup=keyboard_markup(keyboard),
+        reply_to_message_id=reply_to,
+        disable_web_page_preview=True,
+    )
+
+
+def remember(session: Session, tg_user: TelegramUser, *, started: bool = False) -> User:
+    """Record the Telegram user behind an update."""
+    return meetings.remember_user(
+        session,
+        user_id=tg_user.id,
+        username=tg_user.username,
+        display_name=tg_user.full_name,
+        telegram_language=tg_user.language_code,
+        started=started,
+    )
+
+
+def use_reader_language(services: Services, session: Session, update: Update) -> str:
+    """Pick and set the language of whoever reads the reply (a group's choice in groups)."""
+    default = services.settings.default_language
+    chat = update.effective_chat
+    if chat is not None and chat.type != Chat.PRIVATE:
+        language = meetings.chat_language(session, chat_id=chat.id) or default
+    else:
+        tg_user = update.effective_user
+        user = session.get(User, tg_user.id) if tg_user else None
+        language = pick_language(
+            user.language if user else None,
+            tg_user.language_code if tg_user else None,
+            default,
+        )
+    set_language(language)
+    return language
+
+
+def guarded(handler: H) -> H:
+    """Register the user, set the reader's language, and turn domain refusals into replies."""
+
+    @wraps(handler)
+    async def wrapper(update: Update, context: BotContext) -> None:
+        services = context.services
+        tg_user = update.effective_user
+        with session_scope(services.engine) as session:
+            if tg_user is not None and not tg_user.is_bot:
+                is_private = update.effective_chat is not None and (
+                    update.effective_chat.type == Chat.PRIVATE
+                )
+                remember(session, tg_user, started=is_private and update.message is not None)
+            use_reader_language(services, session, update)
+        try:
+            await handler(update, context)
+        except DomainError as error:
+            await refuse(update, str(error))
+
+    return wrapper  # type: ignore[return-value]
+
+
+async def refuse(update: Update, text: str) -> None:
+    """A refusal: as a toast for a button press, as a reply otherwise."""
+    if update.callback_query is not None:
+        await update.callback_query.answer(text[:200], show_alert=True)
+    else:
+        await reply(update, html.escape(text))
+
+
+async def actor_for(update: Update, context: BotContext, chat_id: int | None) -> Actor:
+    """Who is acting, with bot-admin rights and Telegram admin rights in `chat_id` checked now."""
+    tg_user = update.effective_user
+    assert tg_user is not None
+    services = context.services
+    with Session(services.engine) as session:
+        admin = meetings.is_bot_admin(session, tg_user.id, services.rules)
+    admin_of = None
+    if chat_id is not None and chat_id < 0:
+        try:
+            member = await context.bot.get_chat_member(chat_id, tg_user.id)
+        except TelegramError:
+            member = None
+        if member is not None and member.status in {
+            ChatMemberStatus.ADMINISTRATOR,
+            ChatMemberStatus.OWNER,
+        }:
+            admin_of = chat_id
+    return Actor(user_id=tg_user.id, is_bot_admin=admin, admin_of_chat=admin_of)
+
+
+def command_args(update: Update) -> str:
+    """The text after the command (and after /cmd@botname)."""
+    message = update.effective_message
+    text = (message.text or message.caption or "") if message else ""
+    if not text.startswith("/"):
+        return text.strip()
+    parts = text.split(maxsplit=1)
+    return parts[1].strip() if len(parts) > 1 else ""
+
+
+def is_private(update: Update) -> bool:
+    """True in the private chat with the bot."""
+    return update.effective_chat is not None and update.effective_chat.type == Chat.PRIVATE
+
+
+def buttons(*rows: Sequence[Button]) -> list[list[Button]]:
+    """A keyboard from rows of buttons, dropping empty rows."""
+    return [list(row) for row in rows if row]
+
+
+def not_for_you() -> str:
+    """The polite refusal for a button someone else owns."""
+    return _("This button is not for you.")

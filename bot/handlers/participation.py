@@ -1,0 +1,479 @@
+"""/invite, the group's Join button, Decline, /meetings with its buttons, /link, /cancel."""
+
+from __future__ import annotations
+
+import html
+import re
+import secrets
+from typing import Any
+
+from telegram import MessageEntity, Update
+
+from bot import meetings
+from bot.errors import NotAllowed
+from bot.handlers.common import (
+    BotContext,
+    actor_for,
+    command_args,
+    guarded,
+    is_private,
+    not_for_you,
+    refuse,
+    remember,
+    reply,
+)
+from bot.handlers.notify import notify_participants
+from bot.handlers.render import render_link_reply, render_meeting_card, role_name
+from bot.handlers.scheduling import cancel_dialog
+from bot.i18n import _
+from bot.jitsi import Role
+from bot.meetings import user_zone
+from bot.messaging import Button, start_link
+from storage.db import session_scope
+from storage.models import Meeting, User
+
+PAGE_SIZE = 5
+_CODE = re.compile(r"^[A-Za-z0-9]{6}$")
+
+
+# --- /invite -------------------------------------------------------------------------------
+
+
+def _invite_targets(update: Update) -> tuple[list[int], list[str], str | None]:
+    """People named in an /invite: by reply, text_mention and @username; and a code if given."""
+    message = update.effective_message
+    assert message is not None
+    user_ids: list[int] = []
+    usernames: list[str] = []
+    if message.reply_to_message and message.reply_to_message.from_user:
+        replied = message.reply_to_message.from_user
+        if not replied.is_bot:
+            user_ids.append(replied.id)
+    for entity, text in message.parse_entities().items():
+        if entity.type == MessageEntity.TEXT_MENTION and entity.user and not entity.user.is_bot:
+            user_ids.append(entity.user.id)
+        elif entity.type == MessageEntity.MENTION:
+            usernames.append(text.lstrip("@"))
+    words = command_args(update).split()
+    code = words[0] if words and _CODE.match(words[0]) else None
+    return user_ids, usernames, code
+
+
+@guarded
+async def invite(update: Update, context: BotContext) -> None:
+    """Add people to a meeting; unknown @names wait until they start the bot."""
+    services = context.services
+    message = update.effective_message
+    chat = update.effective_chat
+    tg_user = update.effective_user
+    assert message is not None and chat is not None and tg_user is not None
+    user_ids, usernames, code = _invite_targets(update)
+    with session_scope(services.engine) as session:
+        # Everyone we can see in full becomes a known user, so the invite can reach them.
+        replied = message.reply_to_message.from_user if message.reply_to_message else None
+        if replied is not None and not replied.is_bot:
+            remember(session, replied)
+        for entity in message.entities:
+            if entity.type == MessageEntity.TEXT_MENTION and entity.user:
+                remember(session, entity.user)
+        now = services.clock()
+        if code is not None:
+            meeting = meetings.find_meeting(session, code)
+        else:
+            owned = meetings.owned_upcoming_in_chat(
+                session, user_id=tg_user.id, chat_id=chat.id, now=now
+            )
+            if not is_private(update) or owned:
+                candidates = owned
+            else:
+                candidates = [
+                    found
+                    for found, role, _occ in meetings.upcoming_for(
+                        session, user_id=tg_user.id, now=now
+                    )
+                    if role is Role.OWNER
+                ]
+            if not candidates:
+                await refuse(
+                    update,
+                    _("Which meeting? Write /invite CODE @name (/meetings shows your codes)."),
+                )
+                return
+            if len(candidates) > 1:
+                pick_id = secrets.token_urlsafe(4)
+                picks: dict[str, Any] = (context.user_data or {}).setdefault("invite_picks", {})
+                picks[pick_id] = (user_ids, usernames)
+                await reply(
+                    update,
+                    _("Which meeting should they join?"),
+                    [
+                        [
+                            Button(
+                                f"{found.title[:40]} · {found.code}",
+                                data=f"ip:{pick_id}:{found.code}",
+                            )
+                        ]
+                        for found in candidates[:8]
+                    ],
+                )
+                return
+            meeting = candidates[0]
+    await _invite_into(update, context, meeting.code, user_ids, usernames)
+
+
+async def _invite_into(
+    update: Update,
+    context: BotContext,
+    code: str,
+    user_ids: list[int],
+    usernames: list[str],
+) -> None:
+    services = context.services
+    now = services.clock()
+    with session_scope(services.engine) as session:
+        meeting = meetings.find_meeting(session, code)
+    actor = await actor_for(update, context, meeting.chat_id)
+    with session_scope(services.engine) as session:
+        meeting = meetings.find_meeting(session, code)
+        meetings.require_manager(session, meeting, actor)
+        join_link = start_link(
+            context.bot.username,
+            meetings.deep_link(session, meeting=meeting, kind="join", now=now),
+        )
+        if not user_ids and not usernames:
+            await reply(
+                update,
+                _("Forward this link to invite people to {code}: {link}").format(
+                    code=meeting.code, link=join_link
+                ),
+            )
+            return
+        result = meetings.invite(
+            session,
+            meeting=meeting,
+            actor=actor,
+            user_ids=user_ids,
+            usernames=usernames,
+            now=now,
+        )
+        added_ids = [user.id for user in result.added]
+        meeting_id = meeting.id
+        lines = []
+        if result.added:
+            lines.append(
+                _("Invited to {code}: {names}.").format(
+                    code=meeting.code,
+                    names=html.escape(", ".join(meetings.display(user) for user in result.added)),
+                )
+            )
+        if result.already:
+            lines.append(
+                _("Already in it: {names}.").format(names=html.escape(", ".join(result.already)))
+            )
+        if result.unreachable:
+            lines.append(
+                _("Can't reach yet: {names}. Forward them this link: {link}").format(
+                    names=html.escape(", ".join(result.unreachable)), link=join_link
+                )
+            )
+        if not lines:
+            lines.append(_("Nobody new to invite. Name people with @username or reply to them."))
+    services.wake_delivery()
+    await reply(update, "\n".join(lines))
+    if added_ids and meeting_id is not None:
+        notify_participants(
+            context,
+            meeting_id,
+            lambda card: _("You are invited:") + "\n" + card,
+            only_user_ids=added_ids,
+            keyboard=lambda found: [[Button(_("Decline"), data=f"dc:{found.code}")]],
+        )
+
+
+@guarded
+async def invite_pick(update: Update, context: BotContext) -> None:
+    """The meeting buttons of an /invite that named no code."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    _prefix, pick_id, code = [*query.data.split(":"), "", ""][:3]
+    picks: dict[str, Any] = (context.user_data or {}).get("invite_picks", {})
+    if pick_id not in picks:
+        await query.answer(not_for_you(), show_alert=True)
+        return
+    user_ids, usernames = picks.pop(pick_id)
+    await query.answer()
+    await _invite_into(update, context, code, user_ids, usernames)
+
+
+# --- joining and leaving -------------------------------------------------------------------
+
+
+@guarded
+async def join_button(update: Update, context: BotContext) -> None:
+    """The group announcement's Join button."""
+    query = update.callback_query
+    tg_user = update.effective_user
+    assert query is not None and query.data is not None and tg_user is not None
+    services = context.services
+    now = services.clock()
+    code = query.data.removeprefix("jn:")
+    with session_scope(services.engine) as session:
+        meeting = meetings.find_meeting(session, code)
+        message_chat = query.message.chat.id if query.message else None
+        if meeting.chat_id is None or meeting.chat_id != message_chat:
+            # A forged press from another chat: only the group the meeting belongs to may join.
+            raise NotAllowed(not_for_you())
+        user = session.get(User, tg_user.id)
+        reachable = bool(user and user.reachable)
+        payload = meetings.deep_link(session, meeting=meeting, kind="join", now=now)
+        if not reachable:
+            joined = False
+        else:
+            joined = meetings.join(session, meeting=meeting, user_id=tg_user.id, now=now)
+        meeting_id = meeting.id
+    if not reachable:
+        # Bots can't write first: the button opens the bot, and /start finishes the join.
+        await query.answer(url=start_link(context.bot.username, payload))
+        return
+    services.wake_delivery()
+    if joined:
+        await query.answer(_("You joined. Your personal link comes privately before the start."))
+        assert meeting_id is not None
+        notify_participants(
+            context,
+            meeting_id,
+            lambda card: _("You joined:") + "\n" + card,
+            only_user_ids=[tg_user.id],
+        )
+    else:
+        await query.answer(_("You are already in this meeting."))
+
+
+@guarded
+async def decline_button(update: Update, context: BotContext) -> None:
+    """Decline an invitation (leave the meeting)."""
+    query = update.callback_query
+    tg_user = update.effective_user
+    assert query is not None and query.data is not None and tg_user is not None
+    services = context.services
+    code = query.data.split(":", 1)[1] if ":" in query.data else ""
+    with session_scope(services.engine) as session:
+        meeting = meetings.find_meeting(session, code)
+        meetings.leave(session, meeting=meeting, user_id=tg_user.id, now=services.clock())
+        title = meeting.title
+    await query.answer(_("Declined."))
+    await query.edit_message_reply_markup(None)
+    await reply(update, _("You left “{title}”.").format(title=html.escape(title)))
+
+
+# --- /meetings -----------------------------------------------------------------------------
+
+
+def _meeting_buttons(meeting: Meeting, role: Role) -> list[Button]:
+    row = [
+        Button(_("🔗 Link"), data=f"mt:l:{meeting.code}"),
+        Button(_("ℹ️ Details"), data=f"mt:i:{meeting.code}"),
+    ]
+    if role is Role.OWNER:
+        row.append(Button(_("✖ Cancel"), data=f"mt:c:{meeting.code}"))
+    else:
+        row.append(Button(_("Leave"), data=f"mt:x:{meeting.code}"))
+    return row
+
+
+def _meetings_page(context: BotContext, user_id: int, page: int) -> tuple[str, list[list[Button]]]:
+    services = context.services
+    now = services.clock()
+    with session_scope(services.engine) as session:
+        user = session.get(User, user_id)
+        zone = user_zone(user, services.rules)
+        items = meetings.upcoming_for(session, user_id=user_id, now=now)
+        if not items:
+            return _("You have no upcoming meetings. Plan one with /schedule."), []
+        pages = (len(items) + PAGE_SIZE - 1) // PAGE_SIZE
+        page = max(0, min(page, pages - 1))
+        chunk = items[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
+        cards = [
+            render_meeting_card(meeting, session, zone, now, role) for meeting, role, _o in chunk
+        ]
+        keyboard = [_meeting_buttons(meeting, role) for meeting, role, _o in chunk]
+    text = _("Your upcoming meetings ({zone}):").format(zone=zone) + "\n\n" + "\n\n".join(cards)
+    if pages > 1:
+        nav = []
+        if page > 0:
+            nav.append(Button("◀", data=f"pg:{page - 1}"))
+        nav.append(Button(f"{page + 1}/{pages}", data=f"pg:{page}"))
+        if page < pages - 1:
+            nav.append(Button("▶", data=f"pg:{page + 1}"))
+        keyboard.append(nav)
+    return text, keyboard
+
+
+@guarded
+async def list_meetings(update: Update, context: BotContext) -> None:
+    """My upcoming meetings, paged, with buttons."""
+    tg_user = update.effective_user
+    assert tg_user is not None
+    text, keyboard = _meetings_page(context, tg_user.id, 0)
+    await reply(update, text, keyboard)
+
+
+@guarded
+async def page_button(update: Update, context: BotContext) -> None:
+    """Turn a /meetings page."""
+    query = update.callback_query
+    tg_user = update.effective_user
+    assert query is not None and tg_user is not None
+    raw = (query.data or "").removeprefix("pg:")
+    page = int(raw) if raw.isdigit() else 0
+    # The page is rebuilt for whoever pressed: nobody sees another person's list.
+    text, keyboard = _meetings_page(context, tg_user.id, page)
+    await query.answer()
+    from bot.handlers.common import keyboard_markup
+
+    if query.message is not None and query.message.chat.type == "private":
+        await query.edit_message_text(
+            text, parse_mode="HTML", reply_markup=keyboard_markup(keyboard)
+        )
+
+
+@guarded
+async def meeting_button(update: Update, context: BotContext) -> None:
+    """Link, details, leave or cancel from a /meetings entry."""
+    query = update.callback_query
+    tg_user = update.effective_user
+    assert query is not None and query.data is not None and tg_user is not None
+    parts = query.data.split(":")
+    if len(parts) != 3:
+        await query.answer(not_for_you(), show_alert=True)
+        return
+    _prefix, action, code = parts
+    if action == "l":
+        await query.answer()
+        await _send_link_privately(update, context, code)
+    elif action == "i":
+        await _details(update, context, code)
+    elif action == "x":
+        services = context.services
+        with session_scope(services.engine) as session:
+            meeting = meetings.find_meeting(session, code)
+            meetings.leave(session, meeting=meeting, user_id=tg_user.id, now=services.clock())
+        await query.answer(_("You left {code}.").format(code=meeting.code), show_alert=True)
+    elif action == "c":
+        await query.answer()
+        await _cancel(update, context, code)
+    else:
+        await query.answer(not_for_you(), show_alert=True)
+
+
+async def _details(update: Update, context: BotContext, code: str) -> None:
+    query = update.callback_query
+    tg_user = update.effective_user
+    assert query is not None and tg_user is not None
+    services = context.services
+    now = services.clock()
+    with session_scope(services.engine) as session:
+        meeting = meetings.find_meeting(session, code)
+        role = meetings.participant_role(session, meeting, tg_user.id)
+        if role is None and not meetings.is_bot_admin(session, tg_user.id, services.rules):
+            raise NotAllowed(not_for_you())
+        zone = user_zone(session.get(User, tg_user.id), services.rules)
+        card = render_meeting_card(meeting, session, zone, now, role)
+        people = meetings.participants(session, meeting)
+        names = [
+            (meetings.display(user) if user else f"@{row.pending_username}")
+            + f" ({role_name(Role(row.role))})"
+            for row, user in people
+        ]
+    await query.answer()
+    await reply(update, card + "\n" + html.escape(", ".join(names)))
+
+
+# --- /link ---------------------------------------------------------------------------------
+
+
+@guarded
+async def link(update: Update, context: BotContext) -> None:
+    """My personal link, in a private chat, when the join window is open."""
+    code = command_args(update).split(maxsplit=1)[0] if command_args(update) else ""
+    if not code:
+        await refuse(update, _("Write /link CODE (/meetings shows your codes)."))
+        return
+    await _send_link_privately(update, context, code)
+
+
+async def _send_link_privately(update: Update, context: BotContext, code: str) -> None:
+    services = context.services
+    tg_user = update.effective_user
+    assert tg_user is not None
+    now = services.clock()
+    with session_scope(services.engine) as session:
+        meeting = meetings.find_meeting(session, code)
+        request = meetings.request_link(
+            session,
+            signer=services.signer,
+            meeting=meeting,
+            user_id=tg_user.id,
+            rules=services.rules,
+            now=now,
+        )
+        user = session.get(User, tg_user.id)
+        reachable = bool(user and user.reachable)
+        zone = user_zone(user, services.rules)
+        card = render_meeting_card(meeting, session, zone, now)
+        link_payload = meetings.deep_link(session, meeting=meeting, kind="link", now=now)
+        if request.link is not None and reachable:
+            meetings.mark_link_handed_over(session, meeting=meeting, user_id=tg_user.id, now=now)
+    text = card + "\n\n" + render_link_reply(request, zone)
+    if is_private(update):
+        await reply(update, text)
+        return
+    # Never in a group: the link goes to the private chat, or the person is sent there.
+    if reachable:
+        await context.bot.send_message(
+            tg_user.id, text, parse_mode="HTML", disable_web_page_preview=True
+        )
+        if update.callback_query is None:
+            await reply(update, _("I sent you a private message."))
+    else:
+        await reply(
+            update,
+            _("Start me first, then you get your link: {link}").format(
+                link=start_link(context.bot.username, link_payload)
+            ),
+        )
+
+
+# --- /cancel -------------------------------------------------------------------------------
+
+
+@guarded
+async def cancel(update: Update, context: BotContext) -> None:
+    """`/cancel CODE` cancels a meeting; a bare /cancel leaves the /schedule dialog."""
+    code = command_args(update).split(maxsplit=1)[0] if command_args(update) else ""
+    if not code:
+        if not await cancel_dialog(update, context):
+            await refuse(update, _("Write /cancel CODE to cancel a meeting."))
+        return
+    await _cancel(update, context, code)
+
+
+async def _cancel(update: Update, context: BotContext, code: str) -> None:
+    services = context.services
+    with session_scope(services.engine) as session:
+        meeting = meetings.find_meeting(session, code)
+    actor = await actor_for(update, context, meeting.chat_id)
+    with session_scope(services.engine) as session:
+        meeting = meetings.find_meeting(session, code)
+        meetings.cancel_meeting(session, meeting=meeting, actor=actor, now=services.clock())
+        meeting_id, title = meeting.id, meeting.title
+    await reply(
+        update, _("Cancelled “{title}”. Everyone is told.").format(title=html.escape(title))
+    )
+    assert meeting_id is not None
+    notify_participants(
+        context,
+        meeting_id,
+        lambda card: _("❌ Cancelled:") + "\n" + card,
+        skip_user_id=actor.user_id,
+    )

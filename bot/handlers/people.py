@@ -1,0 +1,221 @@
+"""/start (with deep links), /help, /timezone, /language, /email, and block/unblock updates."""
+
+from __future__ import annotations
+
+import html
+
+from telegram import ChatMemberUpdated, Update
+from telegram.constants import ChatMemberStatus
+
+from bot import meetings
+from bot.config import SUPPORTED_LANGUAGES
+from bot.handlers.common import (
+    BotContext,
+    command_args,
+    guarded,
+    is_private,
+    refuse,
+    remember,
+    reply,
+)
+from bot.handlers.render import render_link_reply, render_meeting_card
+from bot.i18n import _, normalize_language, set_language
+from bot.meetings import user_zone
+from storage.db import session_scope
+
+LANGUAGE_NAMES = {
+    "en": "English",
+    "de": "Deutsch",
+    "ru": "Русский",
+    "uk": "Українська",
+    "es": "Español",
+    "fr": "Français",
+}
+
+
+def help_text() -> str:
+    """The short how-to every newcomer gets."""
+    return "\n".join(
+        [
+            _("I schedule Jitsi meetings and send everyone a personal link before they start."),
+            "",
+            _("/schedule Title | tomorrow 15:00 | 45m: plan a meeting (or just /schedule)"),
+            _("/invite CODE @name: invite people (or reply to their message)"),
+            _("/meetings: your upcoming meetings"),
+            _("/link CODE: your personal link when the meeting is about to start"),
+            _("/reschedule CODE new time, /cancel CODE: for organizers"),
+            _("/participants CODE, /role CODE @name owner|member, /features CODE ...: rights"),
+            _("/timezone Europe/Berlin, /language de, /email you@example.com: your settings"),
+        ]
+    )
+
+
+@guarded
+async def start(update: Update, context: BotContext) -> None:
+    """Register the person and greet them, or follow the deep link they came through."""
+    if not is_private(update):
+        await reply(update, help_text())
+        return
+    services = context.services
+    tg_user = update.effective_user
+    assert tg_user is not None
+    now = services.clock()
+    payload = command_args(update)
+    with session_scope(services.engine) as session:
+        user = remember(session, tg_user, started=True)
+        claimed = meetings.claim_pending_invites(session, user=user, now=now)
+        for meeting in claimed:
+            meetings.plan_deliveries(session, meeting=meeting, now=now, user_ids=[user.id])
+        meetings.requeue_unreachable(session, user_id=user.id, now=now)
+        zone = user_zone(user, services.rules)
+        claimed_cards = [render_meeting_card(meeting, session, zone, now) for meeting in claimed]
+    services.wake_delivery()
+    if payload:
+        await _follow_deep_link(update, context, payload)
+        return
+    text = _("Hello, {name}!").format(name=html.escape(tg_user.first_name)) + "\n" + help_text()
+    if claimed_cards:
+        text += "\n\n" + _("You were invited to:") + "\n" + "\n".join(claimed_cards)
+    await reply(update, text)
+
+
+async def _follow_deep_link(update: Update, context: BotContext, payload: str) -> None:
+    services = context.services
+    tg_user = update.effective_user
+    assert tg_user is not None
+    now = services.clock()
+    with session_scope(services.engine) as session:
+        kind, meeting = meetings.resolve_deep_link(session, payload)
+        meetings.require_active(meeting, now)
+        joined = False
+        if meetings.participant_role(session, meeting, tg_user.id) is None:
+            if kind == "link" and meeting.chat_id is None:
+                raise meetings.NotAllowed(
+                    _("You are not in meeting {code}. Ask an owner to /invite you.").format(
+                        code=meeting.code
+                    )
+                )
+            joined = meetings.join(session, meeting=meeting, user_id=tg_user.id, now=now)
+        request = meetings.request_link(
+            session,
+            signer=services.signer,
+            meeting=meeting,
+            user_id=tg_user.id,
+            rules=services.rules,
+            now=now,
+        )
+        user = session.get(meetings.User, tg_user.id)
+        zone = user_zone(user, services.rules)
+        card = render_meeting_card(meeting, session, zone, now)
+        if request.link is not None:
+            # The link goes out here and now; the reminder row is done.
+            meetings.mark_link_handed_over(session, meeting=meeting, user_id=tg_user.id, now=now)
+    text = (_("You joined:") + "\n" + card) if joined else card
+    await reply(update, text + "\n\n" + render_link_reply(request, zone))
+    services.wake_delivery()
+
+
+@guarded
+async def help_command(update: Update, context: BotContext) -> None:
+    """Show the how-to."""
+    await reply(update, help_text())
+
+
+@guarded
+async def timezone(update: Update, context: BotContext) -> None:
+    """Set the zone times are shown and read in."""
+    services = context.services
+    query = command_args(update)
+    tg_user = update.effective_user
+    assert tg_user is not None
+    if not query:
+        with session_scope(services.engine) as session:
+            user = session.get(meetings.User, tg_user.id)
+            zone = user_zone(user, services.rules)
+        await reply(
+            update,
+            _(
+                "Your time zone is {zone}. Change it with /timezone Europe/Berlin or a city name."
+            ).format(zone=zone),
+        )
+        return
+    with session_scope(services.engine) as session:
+        zone = meetings.set_timezone(session, user_id=tg_user.id, query=query)
+    await reply(update, _("Time zone set to {zone}.").format(zone=zone))
+
+
+def _language_list() -> str:
+    return ", ".join(f"{code} ({name})" for code, name in LANGUAGE_NAMES.items())
+
+
+@guarded
+async def language(update: Update, context: BotContext) -> None:
+    """Choose the bot's language (in a group: the group's, by its admins)."""
+    services = context.services
+    tg_user = update.effective_user
+    chat = update.effective_chat
+    assert tg_user is not None and chat is not None
+    choice = normalize_language(command_args(update).strip().lower() or None)
+    if choice is None or choice not in SUPPORTED_LANGUAGES:
+        await reply(
+            update,
+            _("Send /language and one of: {languages}.").format(languages=_language_list()),
+        )
+        return
+    if is_private(update):
+        with session_scope(services.engine) as session:
+            meetings.set_user_language(session, user_id=tg_user.id, language=choice)
+    else:
+        member = await context.bot.get_chat_member(chat.id, tg_user.id)
+        if member.status not in {ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER}:
+            await refuse(update, _("Only this group's administrators can change its language."))
+            return
+        with session_scope(services.engine) as session:
+            meetings.set_chat_language(session, chat_id=chat.id, title=chat.title, language=choice)
+    set_language(choice)
+    await reply(update, _("From now on I write in English."))
+
+
+@guarded
+async def email(update: Update, context: BotContext) -> None:
+    """Set or remove the e-mail that goes into tokens (for avatars)."""
+    services = context.services
+    tg_user = update.effective_user
+    assert tg_user is not None
+    text = command_args(update)
+    if not text:
+        await reply(
+            update,
+            _("Send /email name@example.com to show your avatar in meetings, or /email off."),
+        )
+        return
+    with session_scope(services.engine) as session:
+        value = meetings.set_email(session, user_id=tg_user.id, text=text)
+    if value is None:
+        await reply(update, _("E-mail removed; your links no longer carry one."))
+    else:
+        await reply(
+            update,
+            _("E-mail set to {email}. Other participants can see it.").format(
+                email=html.escape(value)
+            ),
+        )
+
+
+async def membership_changed(update: Update, context: BotContext) -> None:
+    """A person blocked or unblocked the bot in their private chat."""
+    change: ChatMemberUpdated | None = update.my_chat_member
+    if change is None or change.chat.type != "private":
+        return
+    services = context.services
+    blocked = change.new_chat_member.status in {ChatMemberStatus.BANNED, ChatMemberStatus.LEFT}
+    now = services.clock()
+    with session_scope(services.engine) as session:
+        remember(session, change.from_user)
+        meetings.set_reachable(
+            session, user_id=change.from_user.id, reachable=not blocked, blocked=blocked
+        )
+        if not blocked:
+            meetings.requeue_unreachable(session, user_id=change.from_user.id, now=now)
+    if not blocked:
+        services.wake_delivery()

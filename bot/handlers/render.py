@@ -1,0 +1,52 @@
+"""Texts and keyboards about meetings, in the reader's language (set by the caller)."""
+
+from __future__ import annotations
+
+import html
+from datetime import datetime
+
+from sqlmodel import Session
+
+from bot import meetings, timeparse
+from bot.i18n import _, current_language, format_span, format_when
+from bot.jitsi import Role
+from bot.meetings import LinkRequest
+from storage.models import Meeting
+
+
+def role_name(role: Role) -> str:
+    """A role in words."""
+    return _("owner") if role is Role.OWNER else _("member")
+
+
+def render_meeting_card(
+    meeting: Meeting, session: Session, zone: str, now: datetime, role: Role | None = None
+) -> str:
+    """Title, code, next time in the reader's zone, repeat rule, and the reader's role."""
+    occurrence = meetings.occurrence_after(session, meeting, now)
+    lines = [f"<b>{html.escape(meeting.title)}</b> · <code>{meeting.code}</code>"]
+    if occurrence is not None:
+        lines.append("🕒 " + html.escape(format_span(occurrence.start, occurrence.end, zone)))
+    if meeting.rrule:
+        lines.append(
+            "🔁 "
+            + html.escape(timeparse.describe_recurrence(meeting.rrule, locale=current_language()))
+        )
+    if role is not None:
+        lines.append(_("Your role: {role}").format(role=role_name(role)))
+    return "\n".join(lines)
+
+
+def render_link_reply(request: LinkRequest, zone: str) -> str:
+    """The personal link now, or when it will be available."""
+    if request.link is None:
+        return _(
+            "Your personal link will be ready from {time}. Ask again with /link {code}."
+        ).format(time=html.escape(format_when(request.opens, zone)), code=request.meeting.code)
+    return "\n".join(
+        [
+            _("Your role: {role}").format(role=role_name(request.role)),
+            _("Your personal link (only for you, don't forward it):"),
+            html.escape(request.link),
+        ]
+    )

@@ -1,0 +1,327 @@
+"""Roles, features and admins: /role, /promote, /demote, /participants, /features, /history,
+/rotate, /admin."""
+
+from __future__ import annotations
+
+import html
+
+from telegram import MessageEntity, Update
+
+from bot import meetings
+from bot.errors import InvalidInput, NotFound
+from bot.handlers.common import (
+    BotContext,
+    actor_for,
+    command_args,
+    guarded,
+    refuse,
+    remember,
+    reply,
+)
+from bot.handlers.render import role_name
+from bot.i18n import _, format_when
+from bot.jitsi import Role
+from bot.meetings import user_zone
+from storage.db import session_scope
+from storage.models import DeliveryStatus, Meeting, User
+
+
+def _target(update: Update, words: list[str]) -> int | None:
+    """The person a command names: by reply, text_mention, @username or numeric id."""
+    message = update.effective_message
+    assert message is not None
+    if message.reply_to_message and message.reply_to_message.from_user:
+        replied = message.reply_to_message.from_user
+        if not replied.is_bot:
+            return replied.id
+    for entity in message.entities:
+        if entity.type == MessageEntity.TEXT_MENTION and entity.user:
+            return entity.user.id
+    return None
+
+
+def _resolve_target(update: Update, context: BotContext, words: list[str]) -> int | None:
+    direct = _target(update, words)
+    message = update.effective_message
+    services = context.services
+    with session_scope(services.engine) as session:
+        if message and message.reply_to_message and message.reply_to_message.from_user:
+            remember(session, message.reply_to_message.from_user)
+        if direct is not None:
+            return direct
+        for word in words:
+            if word.startswith("@"):
+                user = meetings.find_user_by_username(session, word)
+                if user is None:
+                    raise NotFound(
+                        _("I don't know {name} yet: they need to write to me once.").format(
+                            name=word[:40]
+                        )
+                    )
+                return user.id
+            if word.isdigit():
+                return int(word)
+    return None
+
+
+async def _meeting_and_actor(
+    update: Update, context: BotContext, code: str
+) -> tuple[Meeting, meetings.Actor]:
+    services = context.services
+    with session_scope(services.engine) as session:
+        meeting = meetings.find_meeting(session, code)
+    return meeting, await actor_for(update, context, meeting.chat_id)
+
+
+async def _change_role(update: Update, context: BotContext, role: Role | None) -> None:
+    words = command_args(update).split()
+    usage = (
+        _("Write /role CODE @name owner|member (or reply to their message).")
+        if role is None
+        else _("Write /promote CODE @name or /demote CODE @name (or reply to their message).")
+    )
+    if not words:
+        raise InvalidInput(usage)
+    code, rest = words[0], words[1:]
+    if role is None:
+        wanted = next((word.lower() for word in rest if word.lower() in {"owner", "member"}), None)
+        if wanted is None:
+            raise InvalidInput(usage)
+        role = Role(wanted)
+        rest = [word for word in rest if word.lower() not in {"owner", "member"}]
+    target = _resolve_target(update, context, rest)
+    if target is None:
+        raise InvalidInput(usage)
+    meeting, actor = await _meeting_and_actor(update, context, code)
+    services = context.services
+    with session_scope(services.engine) as session:
+        meeting = meetings.find_meeting(session, code)
+        changed = meetings.set_role(
+            session,
+            meeting=meeting,
+            actor=actor,
+            target_user_id=target,
+            role=role,
+            now=services.clock(),
+        )
+        user = session.get(User, target)
+        name = meetings.display(user) if user else str(target)
+    services.wake_delivery()
+    if not changed:
+        await reply(
+            update,
+            _("{name} is already {role} in {code}.").format(
+                name=html.escape(name), role=role_name(role), code=meeting.code
+            ),
+        )
+        return
+    await reply(
+        update,
+        _("{name} is now {role} in {code}.").format(
+            name=html.escape(name), role=role_name(role), code=meeting.code
+        ),
+    )
+
+
+@guarded
+async def role(update: Update, context: BotContext) -> None:
+    """`/role CODE @user owner|member`."""
+    await _change_role(update, context, None)
+
+
+@guarded
+async def promote(update: Update, context: BotContext) -> None:
+    """`/promote CODE @user`: make someone owner."""
+    await _change_role(update, context, Role.OWNER)
+
+
+@guarded
+async def demote(update: Update, context: BotContext) -> None:
+    """`/demote CODE @user`: make someone member."""
+    await _change_role(update, context, Role.MEMBER)
+
+
+@guarded
+async def participants(update: Update, context: BotContext) -> None:
+    """Everyone in a meeting with role, reachability and whether their link went out."""
+    words = command_args(update).split()
+    if not words:
+        await refuse(update, _("Write /participants CODE."))
+        return
+    meeting, actor = await _meeting_and_actor(update, context, words[0])
+    services = context.services
+    now = services.clock()
+    with session_scope(services.engine) as session:
+        meeting = meetings.find_meeting(session, words[0])
+        if meetings.participant_role(session, meeting, actor.user_id) is None:
+            meetings.require_manager(session, meeting, actor)
+        statuses = meetings.link_statuses(session, meeting=meeting, now=now)
+        lines = [
+            _("Participants of “{title}” ({code}):").format(
+                title=html.escape(meeting.title), code=meeting.code
+            )
+        ]
+        for row, user in meetings.participants(session, meeting):
+            if user is None:
+                lines.append(
+                    f"• @{html.escape(row.pending_username or '')} — "
+                    + _("invited, hasn't started the bot yet")
+                )
+                continue
+            reach = _("reachable") if user.reachable else _("can't be reached")
+            status = statuses.get(user.id)
+            link_state = (
+                _("link sent") if status is DeliveryStatus.SENT else _("link not sent yet")
+            )
+            lines.append(
+                f"• {html.escape(meetings.display(user))} — {role_name(Role(row.role))}, "
+                f"{reach}, {link_state}"
+            )
+    await reply(update, "\n".join(lines))
+
+
+@guarded
+async def features(update: Update, context: BotContext) -> None:
+    """`/features CODE [@user] recording=on ...`: the meeting's defaults or one person's."""
+    words = command_args(update).split()
+    if not words:
+        await refuse(
+            update,
+            _("Write /features CODE [@name] recording=on screen-sharing=off ..."),
+        )
+        return
+    code = words[0]
+    settings_words = [word for word in words[1:] if "=" in word]
+    others = [word for word in words[1:] if "=" not in word]
+    changes = meetings.parse_feature_changes(settings_words)
+    target = _resolve_target(update, context, others)
+    meeting, actor = await _meeting_and_actor(update, context, code)
+    services = context.services
+    with session_scope(services.engine) as session:
+        meeting = meetings.find_meeting(session, code)
+        resent = meetings.set_features(
+            session,
+            meeting=meeting,
+            actor=actor,
+            changes=changes,
+            target_user_id=target,
+            now=services.clock(),
+        )
+        who = (
+            meetings.display(session.get(User, target) or User(id=0, display_name=str(target)))
+            if target
+            else _("everyone")
+        )
+    services.wake_delivery()
+    summary = ", ".join(f"{name}={'on' if value else 'off'}" for name, value in changes.items())
+    text = _("Features for {who} in {code}: {changes}.").format(
+        who=html.escape(who), code=meeting.code, changes=summary
+    )
+    if resent:
+        text += "\n" + _(
+            "{count} people get a fresh link. Old links keep working until they expire; "
+            "use /rotate {code} to shut them out."
+        ).format(count=len(resent), code=meeting.code)
+    await reply(update, text)
+
+
+@guarded
+async def history(update: Update, context: BotContext) -> None:
+    """The latest 20 changes to a meeting."""
+    words = command_args(update).split()
+    if not words:
+        await refuse(update, _("Write /history CODE."))
+        return
+    meeting, actor = await _meeting_and_actor(update, context, words[0])
+    services = context.services
+    with session_scope(services.engine) as session:
+        meeting = meetings.find_meeting(session, words[0])
+        events = meetings.history(session, meeting=meeting, actor=actor)
+        zone = user_zone(session.get(User, actor.user_id), services.rules)
+        lines = [_("Latest changes to {code}:").format(code=meeting.code)]
+        for event in events:
+            actor_user = session.get(User, event.actor_id)
+            target = session.get(User, event.target_user_id) if event.target_user_id else None
+            lines.append(
+                "• "
+                + html.escape(
+                    f"{format_when(event.at, zone, with_zone=False)}: "
+                    f"{meetings.display(actor_user) if actor_user else event.actor_id} "
+                    f"{event.action}"
+                    + (f" {meetings.display(target)}" if target else "")
+                    + (f" {event.detail}" if event.detail else "")
+                )
+            )
+    await reply(update, "\n".join(lines))
+
+
+@guarded
+async def rotate(update: Update, context: BotContext) -> None:
+    """A new room for a meeting, so every old link leads to an empty room."""
+    words = command_args(update).split()
+    if not words:
+        await refuse(update, _("Write /rotate CODE."))
+        return
+    meeting, actor = await _meeting_and_actor(update, context, words[0])
+    services = context.services
+    with session_scope(services.engine) as session:
+        meeting = meetings.find_meeting(session, words[0])
+        resent = meetings.rotate_room(session, meeting=meeting, actor=actor, now=services.clock())
+    services.wake_delivery()
+    await reply(
+        update,
+        _(
+            "{code} has a new room. Old links lead to an empty room; {count} fresh links go out."
+        ).format(code=meeting.code, count=resent),
+    )
+
+
+@guarded
+async def admin(update: Update, context: BotContext) -> None:
+    """`/admin add|remove @user`, `/admin list`."""
+    words = command_args(update).split()
+    services = context.services
+    tg_user = update.effective_user
+    assert tg_user is not None
+    actor = meetings.Actor(
+        user_id=tg_user.id,
+        is_bot_admin=tg_user.id in services.rules.admin_ids,
+    )
+    action = words[0].lower() if words else ""
+    with session_scope(services.engine) as session:
+        if not meetings.is_bot_admin(session, tg_user.id, services.rules):
+            await refuse(update, _("Only the bot's admins can change admins."))
+            return
+        if action == "list":
+            admins = meetings.list_admins(session, rules=services.rules)
+            lines = [_("Bot admins:")]
+            for admin_id, user, from_settings in admins:
+                name = meetings.display(user) if user else str(admin_id)
+                origin = _("from ADMIN_IDS") if from_settings else _("added by command")
+                lines.append(f"• {html.escape(name)} ({origin})")
+            await reply(update, "\n".join(lines))
+            return
+    if action not in {"add", "remove"}:
+        await refuse(update, _("Write /admin add @name, /admin remove @name or /admin list."))
+        return
+    target = _resolve_target(update, context, words[1:])
+    if target is None:
+        await refuse(update, _("Write /admin add @name, /admin remove @name or /admin list."))
+        return
+    with session_scope(services.engine) as session:
+        meetings.set_admin(
+            session,
+            actor=actor,
+            rules=services.rules,
+            target_user_id=target,
+            admin=action == "add",
+            now=services.clock(),
+        )
+        user = session.get(User, target)
+        name = meetings.display(user) if user else str(target)
+    text = (
+        _("{name} is now a bot admin.")
+        if action == "add"
+        else _("{name} is no longer a bot admin.")
+    )
+    await reply(update, text.format(name=html.escape(name)))

@@ -1,0 +1,404 @@
+"""/schedule (one line or a short dialog), its Confirm / Change / Cancel buttons, /reschedule."""
+
+from __future__ import annotations
+
+import html
+import secrets
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from typing import Any
+
+from telegram import Update
+
+from bot import meetings
+from bot.handlers.common import (
+    BotContext,
+    actor_for,
+    command_args,
+    guarded,
+    is_private,
+    refuse,
+    reply,
+)
+from bot.handlers.notify import notify_participants
+from bot.handlers.render import render_meeting_card
+from bot.i18n import _, current_language, format_span
+from bot.meetings import Draft, user_zone
+from bot.messaging import Button, start_link
+from storage.db import session_scope
+from storage.models import User
+
+DURATION_CHOICES = (30, 45, 60, 90)
+DEFAULT_DURATION = timedelta(minutes=60)
+
+
+@dataclass
+class PendingDraft:
+    """A meeting waiting for its organizer's Confirm (kept in memory, never in the database)."""
+
+    draft: Draft
+    chat_id: int
+    reschedule_code: str | None = None
+
+
+@dataclass
+class Dialog:
+    """Where a bare /schedule stands: which answer comes next."""
+
+    step: str
+    chat_id: int
+    title: str = ""
+    when: str = ""
+
+
+def _drafts(context: BotContext) -> dict[str, PendingDraft]:
+    user_data: dict[Any, Any] = context.user_data if context.user_data is not None else {}
+    drafts: dict[str, PendingDraft] = user_data.setdefault("drafts", {})
+    return drafts
+
+
+def _reader(context: BotContext, user_id: int) -> tuple[str, list[str]]:
+    """The writer's zone and the languages their dates are read in."""
+    services = context.services
+    with session_scope(services.engine) as session:
+        zone = user_zone(session.get(User, user_id), services.rules)
+    return zone, list(dict.fromkeys([current_language(), "en"]))
+
+
+def _preview(pending: PendingDraft, draft_id: str) -> tuple[str, list[list[Button]]]:
+    draft = pending.draft
+    lines = [
+        _("Please check:"),
+        f"<b>{html.escape(draft.title)}</b>",
+        "🕒 " + html.escape(format_span(draft.starts_at, draft.ends_at, draft.zone)),
+    ]
+    if draft.rrule:
+        from bot import timeparse
+
+        lines.append(
+            "🔁 "
+            + html.escape(timeparse.describe_recurrence(draft.rrule, locale=current_language()))
+        )
+    if pending.reschedule_code:
+        lines.insert(0, _("New time for {code}:").format(code=pending.reschedule_code))
+    keyboard = [
+        [
+            Button(_("Confirm"), data=f"cf:{draft_id}"),
+            Button(_("Change"), data=f"ch:{draft_id}"),
+            Button(_("Cancel"), data=f"cx:{draft_id}"),
+        ]
+    ]
+    return "\n".join(lines), keyboard
+
+
+async def _show_preview(update: Update, context: BotContext, pending: PendingDraft) -> None:
+    draft_id = secrets.token_urlsafe(6)
+    _drafts(context)[draft_id] = pending
+    text, keyboard = _preview(pending, draft_id)
+    await reply(update, text, keyboard)
+
+
+@guarded
+async def schedule(update: Update, context: BotContext) -> None:
+    """Plan a meeting: `Title | when | duration`, or a dialog when sent bare."""
+    tg_user = update.effective_user
+    chat = update.effective_chat
+    assert tg_user is not None and chat is not None
+    text = command_args(update)
+    if not text:
+        _set_dialog(context, Dialog(step="title", chat_id=chat.id))
+        await reply(
+            update,
+            _("What is the meeting called? (Reply to this message; /cancel stops.)"),
+            [[Button(_("Cancel"), data="dx")]],
+        )
+        return
+    parts = [part.strip() for part in text.split("|")]
+    if len(parts) < 2 or len(parts) > 3:
+        await refuse(
+            update,
+            _("Write it as: /schedule Title | tomorrow 15:00 | 45m (or just /schedule)."),
+        )
+        return
+    zone, languages = _reader(context, tg_user.id)
+    draft = meetings.make_draft(
+        title=parts[0],
+        when=parts[1],
+        duration=parts[2] if len(parts) == 3 else None,
+        zone=zone,
+        languages=languages,
+        now=context.services.clock(),
+    )
+    await _show_preview(update, context, PendingDraft(draft=draft, chat_id=chat.id))
+
+
+def _set_dialog(context: BotContext, dialog: Dialog | None) -> None:
+    if context.user_data is None:
+        return
+    if dialog is None:
+        context.user_data.pop("dialog", None)
+    else:
+        context.user_data["dialog"] = dialog
+
+
+def _dialog(context: BotContext) -> Dialog | None:
+    dialog = context.user_data.get("dialog") if context.user_data is not None else None
+    return dialog if isinstance(dialog, Dialog) else None
+
+
+@guarded
+async def dialog_answer(update: Update, context: BotContext) -> None:
+    """The next answer in a /schedule dialog (title, time, duration)."""
+    dialog = _dialog(context)
+    chat = update.effective_chat
+    tg_user = update.effective_user
+    message = update.effective_message
+    if dialog is None or chat is None or tg_user is None or message is None:
+        if is_private(update):
+            await reply(update, _("Send /help to see what I can do."))
+        return
+    if dialog.chat_id != chat.id:
+        return
+    text = (message.text or "").strip()
+    zone, languages = _reader(context, tg_user.id)
+    now = context.services.clock()
+    if dialog.step == "title":
+        dialog.title = meetings.check_title(text)
+        dialog.step = "when"
+        await reply(
+            update,
+            _("When? For example “tomorrow 15:00”, “next monday 10:00” or “2026-12-01 10:00”."),
+            [[Button(_("Cancel"), data="dx")]],
+        )
+        return
+    if dialog.step == "when":
+        meetings.parse_start(text, zone=zone, languages=languages, now=now)
+        dialog.when = text
+        dialog.step = "duration"
+        await reply(
+            update,
+            _("How long? Tap a button or write e.g. 1h30."),
+            [
+                [Button(f"{minutes} min", data=f"du:{minutes}") for minutes in DURATION_CHOICES],
+                [Button(_("Cancel"), data="dx")],
+            ],
+        )
+        return
+    await _finish_dialog(update, context, dialog, text)
+
+
+async def _finish_dialog(
+    update: Update, context: BotContext, dialog: Dialog, duration: str
+) -> None:
+    tg_user = update.effective_user
+    assert tg_user is not None
+    zone, languages = _reader(context, tg_user.id)
+    draft = meetings.make_draft(
+        title=dialog.title,
+        when=dialog.when,
+        duration=duration,
+        zone=zone,
+        languages=languages,
+        now=context.services.clock(),
+    )
+    _set_dialog(context, None)
+    await _show_preview(update, context, PendingDraft(draft=draft, chat_id=dialog.chat_id))
+
+
+@guarded
+async def duration_button(update: Update, context: BotContext) -> None:
+    """A duration button in the dialog."""
+    query = update.callback_query
+    assert query is not None
+    dialog = _dialog(context)
+    minutes = (query.data or "").removeprefix("du:")
+    if (
+        dialog is None
+        or dialog.step != "duration"
+        or minutes not in {str(choice) for choice in DURATION_CHOICES}
+    ):
+        await query.answer(_("This question is closed. Start again with /schedule."))
+        return
+    await query.answer()
+    await _finish_dialog(update, context, dialog, f"{minutes}m")
+
+
+@guarded
+async def leave_dialog(update: Update, context: BotContext) -> None:
+    """The dialog's Cancel button."""
+    query = update.callback_query
+    assert query is not None
+    _set_dialog(context, None)
+    await query.answer(_("Cancelled."))
+    if query.message is not None:
+        await query.edit_message_reply_markup(None)
+    await reply(update, _("Cancelled. Nothing was saved."))
+
+
+async def cancel_dialog(update: Update, context: BotContext) -> bool:
+    """A bare /cancel: leave the dialog; False when there was none."""
+    if _dialog(context) is None:
+        return False
+    _set_dialog(context, None)
+    await reply(update, _("Cancelled. Nothing was saved."))
+    return True
+
+
+@guarded
+async def draft_button(update: Update, context: BotContext) -> None:
+    """Confirm, Change or Cancel under a preview."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    action, _sep, draft_id = query.data.partition(":")
+    pending = _drafts(context).get(draft_id)
+    if pending is None:
+        # Drafts live in the pressing user's own data: anyone else's press lands here too.
+        await query.answer(
+            _("This preview is not yours or has expired. Send /schedule again."), show_alert=True
+        )
+        return
+    if action == "cx":
+        _drafts(context).pop(draft_id, None)
+        await query.answer(_("Cancelled."))
+        await query.edit_message_text(_("Cancelled. Nothing was saved."))
+        return
+    if action == "ch":
+        _drafts(context).pop(draft_id, None)
+        await query.answer()
+        if pending.reschedule_code:
+            await query.edit_message_text(
+                _("Send the new time: /reschedule {code} next friday 10:00").format(
+                    code=pending.reschedule_code
+                )
+            )
+            return
+        chat = update.effective_chat
+        assert chat is not None
+        _set_dialog(context, Dialog(step="when", chat_id=chat.id, title=pending.draft.title))
+        await query.edit_message_text(
+            _("When? For example “tomorrow 15:00”, “next monday 10:00” or “2026-12-01 10:00”.")
+        )
+        return
+    _drafts(context).pop(draft_id, None)
+    if pending.reschedule_code:
+        await _confirm_reschedule(update, context, pending)
+    else:
+        await _confirm_schedule(update, context, pending)
+
+
+async def _confirm_schedule(update: Update, context: BotContext, pending: PendingDraft) -> None:
+    query = update.callback_query
+    tg_user = update.effective_user
+    assert query is not None and tg_user is not None
+    services = context.services
+    now = services.clock()
+    in_group = pending.chat_id < 0
+    with session_scope(services.engine) as session:
+        meeting = meetings.create_meeting(
+            session,
+            draft=pending.draft,
+            organizer_id=tg_user.id,
+            chat_id=pending.chat_id if in_group else None,
+            rules=services.rules,
+            now=now,
+        )
+        join_payload = meetings.deep_link(session, meeting=meeting, kind="join", now=now)
+        link_payload = meetings.deep_link(session, meeting=meeting, kind="link", now=now)
+        card = render_meeting_card(meeting, session, pending.draft.zone, now)
+        code = meeting.code
+    services.wake_delivery()
+    await query.answer(_("Saved."))
+    bot_name = context.bot.username
+    if in_group:
+        text = (
+            _("📅 New meeting, planned by {name}:").format(name=html.escape(tg_user.full_name))
+            + "\n"
+            + card
+            + "\n"
+            + _("Tap “Join” to take part; personal links come privately before the start.")
+        )
+        keyboard = [
+            [
+                Button(_("Join"), data=f"jn:{code}"),
+                Button(_("My link"), url=start_link(bot_name, link_payload)),
+            ]
+        ]
+        await query.edit_message_text(text, parse_mode="HTML", reply_markup=_markup(keyboard))
+        return
+    text = (
+        _("Saved. You are the owner.")
+        + "\n"
+        + card
+        + "\n\n"
+        + _("Invite people with /invite {code} @name, or forward this link: {link}").format(
+            code=code, link=start_link(bot_name, join_payload)
+        )
+    )
+    await query.edit_message_text(text, parse_mode="HTML", disable_web_page_preview=True)
+
+
+def _markup(keyboard: list[list[Button]]) -> Any:
+    from bot.handlers.common import keyboard_markup
+
+    return keyboard_markup(keyboard)
+
+
+@guarded
+async def reschedule(update: Update, context: BotContext) -> None:
+    """`/reschedule CODE new time [| duration]`: owners and admins only, confirmed first."""
+    tg_user = update.effective_user
+    chat = update.effective_chat
+    assert tg_user is not None and chat is not None
+    code, _sep, rest = command_args(update).partition(" ")
+    if not code or not rest.strip():
+        await refuse(update, _("Write it as: /reschedule CODE next friday 10:00 (| 45m)."))
+        return
+    services = context.services
+    now = services.clock()
+    with session_scope(services.engine) as session:
+        meeting = meetings.find_meeting(session, code)
+    actor = await actor_for(update, context, meeting.chat_id)
+    with session_scope(services.engine) as session:
+        meetings.require_manager(session, meeting, actor)
+        meetings.require_active(meeting, now)
+    when, _sep, duration = rest.partition("|")
+    zone, languages = _reader(context, tg_user.id)
+    draft = meetings.make_draft(
+        title=meeting.title,
+        when=when,
+        duration=duration or None,
+        zone=zone,
+        languages=languages,
+        now=now,
+    )
+    if not duration.strip():
+        draft = replace(draft, ends_at=draft.starts_at + (meeting.ends_at - meeting.starts_at))
+    await _show_preview(
+        update, context, PendingDraft(draft=draft, chat_id=chat.id, reschedule_code=meeting.code)
+    )
+
+
+async def _confirm_reschedule(update: Update, context: BotContext, pending: PendingDraft) -> None:
+    query = update.callback_query
+    assert query is not None and pending.reschedule_code is not None
+    services = context.services
+    now = services.clock()
+    with session_scope(services.engine) as session:
+        meeting = meetings.find_meeting(session, pending.reschedule_code)
+    # Rights are checked again at Confirm: they may have changed since the preview.
+    actor = await actor_for(update, context, meeting.chat_id)
+    with session_scope(services.engine) as session:
+        meeting = meetings.find_meeting(session, pending.reschedule_code)
+        meetings.reschedule(session, meeting=meeting, actor=actor, draft=pending.draft, now=now)
+        meeting_id = meeting.id
+        card = render_meeting_card(meeting, session, pending.draft.zone, now)
+    services.wake_delivery()
+    await query.answer(_("Saved."))
+    await query.edit_message_text(_("Moved:") + "\n" + card, parse_mode="HTML")
+    assert meeting_id is not None
+    notify_participants(
+        context,
+        meeting_id,
+        lambda card: _("📅 New time:") + "\n" + card,
+        skip_user_id=actor.user_id,
+    )

@@ -1,0 +1,176 @@
+"""The tables. Every datetime is UTC-aware (see storage.types.UTCDateTime)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Column, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from storage.types import UTCDateTime
+
+
+def utc_now() -> datetime:
+    """Default for created-at columns (domain code passes its own clock instead)."""
+    return datetime.now(UTC)
+
+
+def _utc_column(*, nullable: bool = False, index: bool = False) -> Any:
+    return Field(sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
+
+
+class MeetingStatus(StrEnum):
+    """Whether a meeting is still on."""
+
+    SCHEDULED = "scheduled"
+    CANCELLED = "cancelled"
+
+
+class DeliveryStatus(StrEnum):
+    """Where one personal link is on its way to one person."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    UNREACHABLE = "unreachable"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class User(SQLModel, table=True):
+    """Someone the bot has seen in Telegram."""
+
+    id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    username: str | None = Field(default=None, index=True)
+    display_name: str
+    language: str | None = None
+    telegram_language: str | None = None
+    timezone: str | None = None
+    email: str | None = None
+    reachable: bool = False
+    blocked: bool = False
+    is_admin: bool = False
+    created_at: datetime = Field(
+        default_factory=utc_now, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+
+
+class ChatSettings(SQLModel, table=True):
+    """Per-group preferences (the language group messages use)."""
+
+    __tablename__ = "chat_settings"
+
+    chat_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    title: str | None = None
+    language: str | None = None
+
+
+class Meeting(SQLModel, table=True):
+    """A scheduled meeting (or a series of them, when `rrule` is set)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(index=True, unique=True)
+    title: str
+    room: str
+    starts_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
+    ends_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
+    zone: str
+    rrule: str | None = None
+    series_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    chat_id: int | None = Field(default=None, sa_column=Column(BigInteger, index=True))
+    announcement_message_id: int | None = None
+    link_message_id: int | None = None
+    # The occurrence whose group "Get my link" message and organizer summary are out.
+    summary_occurrence: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    ics_sequence: int = 0
+    organizer_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    status: MeetingStatus = Field(default=MeetingStatus.SCHEDULED, index=True)
+    remind_before_minutes: int
+    feature_defaults: dict[str, bool] = Field(default_factory=dict, sa_column=Column(JSON))
+    version: int = 1
+    created_at: datetime = Field(
+        default_factory=utc_now, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+
+
+class OccurrenceChange(SQLModel, table=True):
+    """One occurrence of a series that was skipped (new_start None) or moved."""
+
+    __tablename__ = "occurrence_change"
+    __table_args__ = (UniqueConstraint("meeting_id", "original_start"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="meeting.id", index=True)
+    original_start: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    new_start: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+
+
+class Participant(SQLModel, table=True):
+    """A person in a meeting, or an @username waiting to start the bot."""
+
+    __table_args__ = (
+        UniqueConstraint("meeting_id", "user_id"),
+        UniqueConstraint("meeting_id", "pending_username"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="meeting.id", index=True)
+    user_id: int | None = Field(
+        default=None, sa_column=Column(BigInteger, index=True, nullable=True)
+    )
+    pending_username: str | None = Field(default=None, index=True)
+    role: str = "member"
+    features: dict[str, bool] = Field(default_factory=dict, sa_column=Column(JSON))
+    invited_by: int | None = Field(default=None, sa_column=Column(BigInteger))
+    joined_at: datetime = Field(
+        default_factory=utc_now, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+
+
+class Delivery(SQLModel, table=True):
+    """One personal link for one person and one occurrence: the durable to-do of the sender."""
+
+    __table_args__ = (UniqueConstraint("meeting_id", "user_id", "occurrence_start"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="meeting.id", index=True)
+    user_id: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))
+    occurrence_start: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    due_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
+    status: DeliveryStatus = Field(default=DeliveryStatus.PENDING, index=True)
+    reason: str = "reminder"
+    attempts: int = 0
+    message_id: int | None = None
+    error: str | None = None
+    updated_at: datetime = Field(
+        default_factory=utc_now, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+
+
+class DeepLink(SQLModel, table=True):
+    """A short random t.me start payload mapped to what it does."""
+
+    __tablename__ = "deep_link"
+
+    token: str = Field(primary_key=True)
+    kind: str
+    meeting_id: int = Field(foreign_key="meeting.id", index=True)
+    created_at: datetime = Field(
+        default_factory=utc_now, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+
+
+class AuditEvent(SQLModel, table=True):
+    """Who changed what role, time or feature, and when."""
+
+    __tablename__ = "audit_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int | None = Field(default=None, foreign_key="meeting.id", index=True)
+    actor_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    action: str
+    target_user_id: int | None = Field(default=None, sa_column=Column(BigInteger))
+    detail: str = ""
+    at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
