@@ -39,7 +39,7 @@ TITLE_MAX = 200
 CODE_LENGTH = 6
 # No 0/O, 1/I/L: codes are read aloud and typed from phones.
 _CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
-_USERNAME = re.compile(r"^@?([A-Za-z][A-Za-z0-9_]{3,31})$")
+_USERNAME = re.compile(r"^@?([A-Za-z][A-Za-z0-9_]{2,31})$")
 _EMAIL = re.compile(r"^[^@\s<>\"']{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 
 

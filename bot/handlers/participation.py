@@ -348,9 +348,10 @@ async def meeting_button(update: Update, context: BotContext) -> None:
         await query.answer(not_for_you(), show_alert=True)
         return
     _prefix, action, code = parts
+    # Each action answers the press itself once it succeeded; a refusal answers instead.
     if action == "l":
-        await query.answer()
         await _send_link_privately(update, context, code)
+        await query.answer()
     elif action == "i":
         await _details(update, context, code)
     elif action == "x":
@@ -360,8 +361,8 @@ async def meeting_button(update: Update, context: BotContext) -> None:
             meetings.leave(session, meeting=meeting, user_id=tg_user.id, now=services.clock())
         await query.answer(_("You left {code}.").format(code=meeting.code), show_alert=True)
     elif action == "c":
-        await query.answer()
         await _cancel(update, context, code)
+        await query.answer(_("Cancelled."))
     else:
         await query.answer(not_for_you(), show_alert=True)
 

@@ -74,7 +74,7 @@ BOOL_FIELDS = frozenset(
 )
 
 NOT_MODIFIED = (
-    "Bad Request: message is not modified: specified new message content and reply markup are "
+    "message is not modified: specified new message content and reply markup are "
     "exactly the same as a current content and reply markup of the message"
 )
 WEBHOOK_ACTIVE = (
@@ -417,6 +417,7 @@ class BotApi:
         # A newer request ends an older one still waiting, as Telegram does.
         self._poll_generation += 1
         generation = self._poll_generation
+        world.notify()
         offset = params.integer("offset")
         limit = min(max(params.integer("limit", 100) or 100, 1), 100)
         timeout = max(params.integer("timeout", 0) or 0, 0)

@@ -1,0 +1,22 @@
+"""Factories the tests share."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.config import Settings
+
+SECRET = "test-secret-that-is-long-enough-for-hs256"
+
+
+def make_settings(**overrides: Any) -> Settings:
+    """Settings for tests: a Jitsi server that does not exist, never the environment's."""
+    values: dict[str, Any] = {
+        "jitsi_base_url": "https://meet.example.com",
+        "jitsi_app_id": "meetbot",
+        "jitsi_app_secret": SECRET,
+        "telegram_bot_token": "123456:TEST-TOKEN-abcdefghijklmnopqrstuvwxyz",
+        "database_url": "sqlite:///:memory:",
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
