@@ -324,6 +324,11 @@ class DeliveryService:
 
     # --- summaries -----------------------------------------------------------------------
 
+    async def refresh_summary(self, meeting_id: int) -> None:
+        """Bring the group note up to date after a link went out outside a sweep."""
+        async with self._lock:
+            await self._summarize(meeting_id)
+
     async def _summarize(self, meeting_id: int) -> None:
         """When a sitting's links are out: tell the organizer, post or edit the group note."""
         now = self._clock()

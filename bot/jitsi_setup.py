@@ -7,6 +7,7 @@ import fnmatch
 import hashlib
 import hmac
 import json
+import os
 import re
 import textwrap
 from collections.abc import Sequence
@@ -380,7 +381,8 @@ class _ProsodyReader:
         """Prosody's Include: relative to the including file, a glob in the file name only."""
         target = Path(pattern)
         if not target.is_absolute():
-            target = including.parent / target
+            # normpath only tidies "a/../b" for the report; symlinks stay as the admin wrote them.
+            target = Path(os.path.normpath(including.parent / target))
         if not any(char in target.name for char in "*?["):
             self.read(target)
             return
@@ -568,7 +570,7 @@ class _HoconReader:
             return i  # not a file on this machine
         target = Path(name)
         if not target.is_absolute():
-            target = path.parent / target
+            target = Path(os.path.normpath(path.parent / target))
         self.read(target, prefix, required="required(" in opening)
         return i
 
@@ -1030,7 +1032,12 @@ def _check_host_domain(
             f'the XMPP domain is "{host.name}", but the bot\'s tokens carry sub = '
             f'"{settings.token_subject}"',
             "with domain verification every join is refused: users land on the auth error page",
-            f"set JITSI_DOMAIN={host.name} for the bot (Docker installs use meet.jitsi)",
+            f"set JITSI_DOMAIN={host.name} for the bot"
+            + (
+                " (a Docker install: its XMPP domain is meet.jitsi, not the web host)"
+                if host.name.lower() == "meet.jitsi"
+                else ""
+            ),
         )
         return True
     if base is not None and base_name is not None and base_name.lower() != subject:
@@ -1131,9 +1138,11 @@ def _check_jicofo(
         return
     domain = (facts.host.name if facts.host else _xmpp_domain(settings)).lower()
     everyone = (
-        "while token_affiliation runs on the MUC, so every member becomes an owner (moderator)"
+        "Jicofo makes everyone who logs in with a token a moderator, overriding "
+        "token_affiliation on the MUC: every member becomes an owner"
         if facts.affiliation_on_muc
-        else "so every participant with a token becomes an owner (moderator)"
+        else "Jicofo makes everyone who logs in with a token a moderator (owner): members can "
+        "mute, kick and end the meeting"
     )
     legacy = config.properties.get("org.jitsi.jicofo.auth.URL")
     if legacy is not None:
@@ -1145,7 +1154,7 @@ def _check_jicofo(
                 legacy.line,
                 f"Jicofo's own {'JWT' if kind == 'EXT_JWT' else 'XMPP'} authentication is on "
                 f"(org.jitsi.jicofo.auth.URL={kind}:...)",
-                f"Jicofo makes everyone who logs in a moderator, {everyone}",
+                everyone,
                 "delete the org.jitsi.jicofo.auth.URL line and restart jicofo; Prosody's token "
                 "authentication is all the bot needs",
             )
@@ -1166,7 +1175,7 @@ def _check_jicofo(
                 shown.line,
                 f"Jicofo's own {kind} authentication is on (jicofo.authentication: "
                 f"enabled = true, type = {kind})",
-                f"Jicofo makes everyone who logs in a moderator, {everyone}",
+                everyone,
                 "remove the authentication block from jicofo.conf (or set enabled = false; "
                 "Docker: JICOFO_ENABLE_AUTH=0) and restart jicofo",
             )
@@ -1245,7 +1254,10 @@ def _check_web(
             f'hosts.domain is "{domain.value}", but the bot\'s tokens carry sub = '
             f'"{settings.token_subject}"',
             "with domain verification every join is refused: users land on the auth error page",
-            f"set JITSI_DOMAIN={domain.value} for the bot (Docker installs use meet.jitsi)",
+            f"set JITSI_DOMAIN={domain.value} for the bot (Docker installs use meet.jitsi)"
+            if domain.value.lower() != "meet.jitsi"
+            else "set JITSI_DOMAIN=meet.jitsi for the bot (a Docker install: its XMPP domain is "
+            "meet.jitsi, not the web host)",
         )
     guest = hosts.get("anonymousdomain")
     if guest is not None and guest.value:
@@ -1272,6 +1284,12 @@ def format_report(report: CheckReport) -> str:
             f"Jitsi config check: {len(report.findings)} problem"
             f"{'s' * (len(report.findings) != 1)} ({counts}) in {files} file"
             f"{'s' * (files != 1)} read."
+        )
+    elif report.unreadable:
+        lines.append(
+            f"Jitsi config check: {len(report.unreadable)} file"
+            f"{'s' * (len(report.unreadable) != 1)} could not be read; nothing wrong in the "
+            f"{files} read."
         )
     elif report.checked:
         lines.append(f"Jitsi config check: no problems found in {files} file{'s' * (files != 1)}.")
@@ -1510,33 +1528,34 @@ def _notes_block(settings: Settings, bot_username: str | None, reveal_secret: bo
     """What to do with the blocks above, and the values they were made for."""
     domain = _xmpp_domain(settings)
     source = "JITSI_DOMAIN" if settings.jitsi_domain else f"the host of {settings.jitsi_base_url}"
-    lines = [
-        f'XMPP domain: "{domain}" (from {source}). If your Prosody VirtualHost has another name,',
+    notes = [
+        f'XMPP domain: "{domain}" (from {source}). If your Prosody VirtualHost has another name, '
         "set JITSI_DOMAIN to it; Docker installs use meet.jitsi.",
         f'Tokens: iss = "{settings.jitsi_app_id}", aud = "{settings.token_audience}", '
         f'sub = "{settings.token_subject}", signed {settings.signing_algorithm}.',
     ]
     if settings.jitsi_tenant:
-        lines.append(
+        notes.append(
             f'JITSI_BASE_URL has a tenant, so sub = "{settings.jitsi_tenant}" (the tenant, not '
-            "the domain)."
+            f"the domain), and links are https://{settings.jitsi_host}/{settings.jitsi_tenant}/"
+            "<room>."
         )
     if settings.signing_algorithm.startswith("HS") and not reveal_secret:
-        lines.append(
+        notes.append(
             f'app_secret shows "{SECRET_PLACEHOLDER}": paste JITSI_APP_SECRET there, or run again '
             "with --reveal-secret."
         )
     if bot_username is None:
-        lines.append(
+        notes.append(
             "The HTML links show a placeholder: run again with --bot-username <your bot's name>."
         )
-    lines += [
-        "Debian paths are shown; Docker keeps the same files under ~/.jitsi-meet-cfg/ (prosody,",
+    notes += [
+        "Debian paths are shown; Docker keeps the same files under ~/.jitsi-meet-cfg/ (prosody, "
         "jicofo, web) and the HTML in the web container's /usr/share/jitsi-meet/.",
-        "Then: systemctl restart prosody jicofo jitsi-videobridge2, and check the result with",
+        "Then: systemctl restart prosody jicofo jitsi-videobridge2, and check the result with "
         "python -m bot jitsi-check (exit 0 = nothing found).",
     ]
-    return "\n".join(lines)
+    return "\n".join(textwrap.fill(note, width=95, subsequent_indent="  ") for note in notes)
 
 
 def render_server_config(

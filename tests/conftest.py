@@ -49,6 +49,14 @@ class BotHarness:
         assert isinstance(services, Services)
         return services
 
+    def services_engine(self) -> Any:
+        """The database engine, also while the bot is stopped."""
+        from storage.db import make_engine
+
+        if self.application is not None:
+            return self.services.engine
+        return make_engine(f"sqlite:///{self.database}")
+
     async def start(self) -> None:
         """Build and start the bot, polling the sandbox."""
         self.application = build_application(self.settings, clock=self.clock, sweep_interval=0.2)

@@ -426,6 +426,8 @@ async def _send_link_privately(update: Update, context: BotContext, code: str) -
         if request.link is not None and reachable:
             meetings.mark_link_handed_over(session, meeting=meeting, user_id=tg_user.id, now=now)
     text = card + "\n\n" + render_link_reply(request, zone)
+    if request.link is not None and services.delivery is not None and meeting.id is not None:
+        await services.delivery.refresh_summary(meeting.id)
     if is_private(update):
         await reply(update, text)
         return

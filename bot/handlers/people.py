@@ -113,6 +113,8 @@ async def _follow_deep_link(update: Update, context: BotContext, payload: str) -
     text = (_("You joined:") + "\n" + card) if joined else card
     await reply(update, text + "\n\n" + render_link_reply(request, zone))
     services.wake_delivery()
+    if request.link is not None and services.delivery is not None and meeting.id is not None:
+        await services.delivery.refresh_summary(meeting.id)
 
 
 @guarded

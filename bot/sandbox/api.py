@@ -15,6 +15,7 @@ from bot.sandbox.models import (
     ADMIN_STATUSES,
     JSON,
     KICKED,
+    LEFT,
     MEMBER,
     CallbackAnswer,
     Chat,
@@ -260,9 +261,12 @@ class BotApi:
                 raise ApiError(403, "Forbidden: bot was blocked by the user")
             if not user.started:
                 raise ApiError(403, "Forbidden: bot can't initiate conversation with a user")
-        elif chat.status_of(self.world.bot.id) not in (*ADMIN_STATUSES, MEMBER):
-            kind = "supergroup" if chat.type == "supergroup" else "group"
-            raise ApiError(403, f"Forbidden: bot was kicked from the {kind} chat")
+        else:
+            status = chat.status_of(self.world.bot.id)
+            if status == KICKED:
+                raise ApiError(403, f"Forbidden: bot was kicked from the {chat.type} chat")
+            if status == LEFT:
+                raise ApiError(403, f"Forbidden: bot is not a member of the {chat.type} chat")
         return chat
 
     def _chat_for_sending(self, params: Params) -> Chat:
@@ -319,6 +323,8 @@ class BotApi:
         if "inline_keyboard" not in markup:
             return None  # reply keyboards and keyboard removal live in the client, not here
         rows = markup["inline_keyboard"]
+        if rows == []:
+            return None
         if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
             raise bad_request(
                 'field "inline_keyboard" of the InlineKeyboardMarkup must be an Array'

@@ -6,9 +6,6 @@ import math
 import random
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import TypeVar
-
-_K = TypeVar("_K", int, str)
 
 # Methods that post or change messages: the ones Telegram rate-limits and the ones that fail
 # in interesting ways, so faults hit them and leave getUpdates alone.
@@ -62,56 +59,51 @@ class _Bucket:
 
 @dataclass
 class RateLimiter:
-    """Applies RateLimits to sending calls: one global bucket and one bucket per chat."""
+    """Applies RateLimits to sending calls: global buckets and one bucket per chat."""
 
     limits: RateLimits
     rejected: int = 0  # 429s answered
     rejected_by_chat: Counter[int] = field(default_factory=Counter)
-    _global: dict[str, _Bucket] = field(default_factory=dict)
-    _chats: dict[int, _Bucket] = field(default_factory=dict)
+    # Chat buckets are keyed by chat id, global ones by "regular" or "paid".
+    _buckets: dict[int | str, _Bucket] = field(default_factory=dict)
 
     def check(
         self, now: float, chat_id: int, private: bool, *, global_kind: str | None
     ) -> int | None:
-        """Take a token from every bucket that applies; retry_after seconds if one is empty.
-
-        global_kind is "regular", "paid" or None (edits count against the chat only).
-        """
-        limits = self.limits
-        if not limits.enabled:
+        """Take a token from every bucket that applies; retry_after seconds if one is empty."""
+        if not self.limits.enabled:
             return None
-        buckets: list[tuple[_Bucket, float, float]] = []
+        wanted: list[tuple[int | str, float, float]] = [(chat_id, *self._chat_rate(private))]
+        # Edits pass global_kind=None: they count against their chat only.
         if global_kind is not None:
-            per_second = (
-                limits.paid_per_second if global_kind == "paid" else limits.global_per_second
-            )
-            rate = per_second * limits.scale
-            buckets.append(
-                (self._bucket(self._global, global_kind, per_second, now), rate, per_second)
-            )
-        if private:
-            rate, capacity = limits.private_per_second * limits.scale, float(limits.private_burst)
-        else:
-            rate, capacity = limits.group_per_minute / 60 * limits.scale, float(limits.group_burst)
-        buckets.append((self._bucket(self._chats, chat_id, capacity, now), rate, capacity))
-        for bucket, rate, capacity in buckets:
+            wanted.append((global_kind, *self._global_rate(global_kind)))
+        buckets = []
+        for key, rate, capacity in wanted:
+            bucket = self._buckets.setdefault(key, _Bucket(tokens=capacity, updated=now))
             bucket.refill(now, rate, capacity)
-        wait = max(bucket.wait(rate) for bucket, rate, _ in buckets)
+            buckets.append((bucket, rate))
+        wait = max(bucket.wait(rate) for bucket, rate in buckets)
         if wait > 0:
             self.rejected += 1
             self.rejected_by_chat[chat_id] += 1
             # Telegram answers whole seconds and never 0.
             return max(1, math.ceil(wait))
-        for bucket, _, _ in buckets:
+        for bucket, _ in buckets:
             bucket.tokens -= 1
         return None
 
-    @staticmethod
-    def _bucket(store: dict[_K, _Bucket], key: _K, capacity: float, now: float) -> _Bucket:
-        """The bucket for key, created full."""
-        if key not in store:
-            store[key] = _Bucket(tokens=capacity, updated=now)
-        return store[key]
+    def _chat_rate(self, private: bool) -> tuple[float, float]:
+        """Tokens per second and capacity of a chat's bucket."""
+        limits = self.limits
+        if private:
+            return limits.private_per_second * limits.scale, float(limits.private_burst)
+        return limits.group_per_minute / 60 * limits.scale, float(limits.group_burst)
+
+    def _global_rate(self, kind: str) -> tuple[float, float]:
+        """Tokens per second and capacity (one second's worth) of a global bucket."""
+        limits = self.limits
+        per_second = limits.paid_per_second if kind == "paid" else limits.global_per_second
+        return per_second * limits.scale, per_second
 
 
 # Fault kinds, in the order one random draw is mapped onto them.

@@ -41,6 +41,7 @@ class Stats:
     """Counters tests can assert on."""
 
     rate_limited: int = 0  # 429s answered
+    rate_limited_by_chat: dict[int, int] = field(default_factory=dict)
     faults: dict[str, int] = field(default_factory=dict)  # injected fault kind -> count
     webhook_deliveries: int = 0
     webhook_failures: int = 0
@@ -91,6 +92,7 @@ class Sandbox(World):
         """429s answered, faults injected and webhook delivery counts."""
         return Stats(
             rate_limited=self._limiter.rejected,
+            rate_limited_by_chat=dict(self._limiter.rejected_by_chat),
             faults=dict(self.faults.injected),
             webhook_deliveries=self.webhook.delivered,
             webhook_failures=self.webhook_failures,

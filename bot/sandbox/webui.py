@@ -277,7 +277,7 @@ PAGE = """<!doctype html>
 </div>
 <div id="toast"></div>
 <script>
-let state = null, chatId = null, seenAnswers = 0;
+let state = null, chatId = null, seenAnswers = null;
 
 function el(tag, text, cls) {
   const node = document.createElement(tag);
@@ -341,7 +341,8 @@ function render() {
   box.replaceChildren(...(chat ? chat.messages : []).map(m => renderMessage(chat, m)));
   if (atBottom) box.scrollTop = box.scrollHeight;
   const answers = state.callback_answers.filter(a => a.text);
-  if (answers.length > seenAnswers) toast(answers[answers.length - 1].text);
+  // Only answers that arrive while the page is open pop up.
+  if (seenAnswers !== null && answers.length > seenAnswers) toast(answers.at(-1).text);
   seenAnswers = answers.length;
 }
 

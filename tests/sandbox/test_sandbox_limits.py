@@ -1,4 +1,4 @@
-"""Flood limits answer 429 with retry_after and recover; faults hit the configured share of calls."""
+"""Flood limits answer 429 with retry_after and recover; faults hit the configured share."""
 
 from __future__ import annotations
 

@@ -76,7 +76,7 @@ async def test_messages_round_trip(sandbox: Sandbox, bot: telegram.Bot) -> None:
 
     edited = await sent.edit_text("Standup moved", reply_markup=KEYBOARD)
     assert isinstance(edited, telegram.Message) and edited.edit_date is not None
-    with pytest.raises(BadRequest, match="(?i)message is not modified"):
+    with pytest.raises(BadRequest, match=r"(?i)message is not modified"):
         await sent.edit_text("Standup moved", reply_markup=KEYBOARD)
     edited = await bot.edit_message_reply_markup(alice.id, sent.message_id, reply_markup=None)
     assert isinstance(edited, telegram.Message) and edited.reply_markup is None
@@ -175,7 +175,7 @@ async def test_forbidden_errors_reach_ptb(sandbox: Sandbox, bot: telegram.Bot) -
     alice = sandbox.create_user("Alice")
     with pytest.raises(Forbidden, match="bot can't initiate conversation with a user"):
         await bot.send_message(alice.id, "hi")
-    with pytest.raises(BadRequest, match="(?i)chat not found"):
+    with pytest.raises(BadRequest, match=r"(?i)chat not found"):
         await bot.send_message(1, "hi")
 
 

@@ -14,7 +14,9 @@ def test_utf16_length_counts_surrogate_pairs() -> None:
 
 def test_commands_mentions_and_urls() -> None:
     text = "/start@bot hi @alice, mail a@b.org or see https://x.org/a/b and /help"
-    kinds = [(e["type"], text[e["offset"] : e["offset"] + e["length"]]) for e in detect_entities(text)]
+    kinds = [
+        (e["type"], text[e["offset"] : e["offset"] + e["length"]]) for e in detect_entities(text)
+    ]
     assert kinds == [
         ("bot_command", "/start@bot"),
         ("mention", "@alice"),

@@ -125,7 +125,7 @@ async def test_privacy_mode_in_groups(sandbox: Sandbox, bot: telegram.Bot) -> No
     texts = [u.message.text for u in await bot.get_updates() if u.message]
     assert texts == ["/join", "hey @meetings_test_bot", "me too"]
     assert not hidden.delivered
-    assert [m.text for m in sandbox.history(group)][0] == "Meeting at 10"
+    assert len(sandbox.history(group)) == 6  # the history keeps what the bot could not see
 
     reply = (await bot.get_updates(offset=-1))[0].message
     assert reply is not None and reply.reply_to_message is not None

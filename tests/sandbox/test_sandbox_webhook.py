@@ -1,4 +1,4 @@
-"""With a webhook set, the sandbox POSTs updates to it, with the secret header, retrying failures."""
+"""With a webhook set, updates are POSTed to it with the secret header; failures are retried."""
 
 from __future__ import annotations
 
@@ -69,7 +69,9 @@ async def test_updates_are_posted_with_the_secret(
     assert sandbox.stats.webhook_failures == 2 and sandbox.stats.webhook_deliveries == 2
 
 
-async def test_unreachable_webhook_keeps_updates_pending(sandbox: Sandbox, bot: telegram.Bot) -> None:
+async def test_unreachable_webhook_keeps_updates_pending(
+    sandbox: Sandbox, bot: telegram.Bot
+) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]

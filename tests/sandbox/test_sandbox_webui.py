@@ -40,7 +40,9 @@ async def test_page_and_actions(
         state = await r.json()
     [chat] = state["chats"]
     assert [m["text"] for m in chat["messages"]] == ["/start", "Coming?", ""]
-    assert chat["messages"][1]["buttons"] == [[{"text": "Yes", "value": "yes", "kind": "callback"}]]
+    assert chat["messages"][1]["buttons"] == [
+        [{"text": "Yes", "value": "yes", "kind": "callback"}]
+    ]
     async with web.get(chat["messages"][2]["document"]["url"]) as r:
         assert await r.read() == b"data"
 

@@ -1,0 +1,221 @@
+"""Personal links before the start: nobody lost, nobody twice, right role in every token."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any
+
+import jwt
+from sqlalchemy import update
+from sqlmodel import Session, select
+
+from bot.sandbox import Chat, Faults, Sandbox, User
+from storage.db import session_scope
+from storage.models import Delivery, DeliveryStatus, Meeting
+from tests.conftest import BotHarness
+from tests.helpers import SECRET
+
+LINK = re.compile(r"https://meet\.example\.com/[a-z0-9-]+\?jwt=([A-Za-z0-9_\-\.]+)")
+
+
+def _links(sandbox: Sandbox, user: User) -> list[str]:
+    return [token for message in sandbox.inbox(user) for token in LINK.findall(message.text)]
+
+
+def _claims(token: str) -> dict[str, Any]:
+    return jwt.decode(
+        token,
+        SECRET,
+        algorithms=["HS256"],
+        audience="meetbot",
+        options={"verify_exp": False, "verify_nbf": False, "verify_iat": False},
+    )
+
+
+async def _team_meeting(
+    bot: BotHarness, sandbox: Sandbox, *, start: str = "2026-11-28 12:00"
+) -> tuple[dict[str, User], Chat, Meeting]:
+    """Alice (owner) schedules in a group; Bob is co-host; Carol, Dan members; Erin never
+    started the bot; Fay blocked it."""
+    people = {
+        name.lower(): sandbox.create_user(name, username=name.lower())
+        for name in ("Alice", "Bob", "Carol", "Dan", "Erin", "Fay")
+    }
+    group = sandbox.create_group("Team", members=list(people.values()), admins=[people["alice"]])
+    for name in ("alice", "bob", "carol", "dan", "fay"):
+        await bot.say(people[name], "/start")
+    preview = await bot.say(people["alice"], f"/schedule Team sync | {start} | 60m", group)
+    await bot.tap(people["alice"], preview, "Confirm")
+    with Session(bot.services.engine) as session:
+        meeting = session.exec(select(Meeting)).one()
+    code = meeting.code
+    await bot.say(people["alice"], f"/invite {code} @bob @carol @dan @erin @fay", group)
+    await bot.say(people["alice"], f"/promote {code} @bob", group)
+    sandbox.block_bot(people["fay"])
+    await bot.settle()
+    return people, group, meeting
+
+
+async def test_everyone_reachable_gets_exactly_one_link_with_the_right_role(
+    bot: BotHarness, sandbox: Sandbox
+) -> None:
+    people, group, meeting = await _team_meeting(bot, sandbox)
+    assert all(_links(sandbox, user) == [] for user in people.values())
+    # 10:00 now, meeting at 12:00, reminder at 11:50.
+    await bot.reminders(timedelta(minutes=109))
+    assert all(_links(sandbox, user) == [] for user in people.values())
+    await bot.reminders(timedelta(minutes=1))
+    sent_at = int(bot.clock().timestamp())
+    for name, role in (("alice", "owner"), ("bob", "owner"), ("carol", "member"), ("dan", "member")):
+        [token] = _links(sandbox, people[name])
+        claims = _claims(token)
+        assert claims["context"]["user"]["affiliation"] == role, name
+        assert claims["context"]["user"]["moderator"] is (role == "owner")
+        assert claims["room"] == meeting.room
+        assert claims["nbf"] <= sent_at
+        assert claims["exp"] == int((meeting.ends_at + timedelta(minutes=60)).timestamp())
+        assert claims["context"]["user"]["id"] == f"tg-{people[name].id}"
+    assert _links(sandbox, people["erin"]) == []
+    assert _links(sandbox, people["fay"]) == []
+    summary = await sandbox.wait_for_message(people["alice"], contains="have their links")
+    assert "4 of 6" in summary.text
+    assert "@erin" in summary.text and "Fay" in summary.text
+    # One note in the group with the button, no token in it.
+    notes = [m for m in sandbox.chat_messages(group) if "personal links went out" in m.text]
+    assert len(notes) == 1 and "jwt=" not in notes[0].text
+    url = sandbox.button_url(notes[0], "Get my link")
+    # Another sweep changes nothing: nobody gets a second link.
+    await bot.reminders(timedelta(minutes=1))
+    assert all(len(_links(sandbox, people[name])) == 1 for name in ("alice", "bob", "carol"))
+
+    # Erin taps the group's button, starts the bot, and gets her link at once.
+    payload = url.split("start=")[1]
+    reply = await bot.say(people["erin"], f"/start {payload}", expect="jwt=")
+    [token] = LINK.findall(reply.text)
+    assert _claims(token)["context"]["user"]["affiliation"] == "member"
+    await bot.reminders()
+    assert len(_links(sandbox, people["erin"])) == 1
+    # The group note is edited, not re-posted.
+    notes = [m for m in sandbox.chat_messages(group) if "personal links went out" in m.text]
+    assert len(notes) == 1 and "5 of 6" in notes[0].text
+
+
+async def test_restart_between_scheduling_and_reminder(bot: BotHarness, sandbox: Sandbox) -> None:
+    people, _group, _meeting = await _team_meeting(bot, sandbox)
+    await bot.restart()
+    bot.clock.advance(timedelta(minutes=110))
+    await bot.sandbox.wait_for(lambda: len(_links(sandbox, people["dan"])) == 1, timeout=10)
+    await bot.settle()
+    for name in ("alice", "bob", "carol", "dan"):
+        assert len(_links(sandbox, people[name])) == 1
+
+
+async def test_down_across_the_reminder_time(bot: BotHarness, sandbox: Sandbox) -> None:
+    people, _group, _meeting = await _team_meeting(bot, sandbox)
+    await bot.stop()
+    bot.clock.advance(timedelta(minutes=125))  # 5 minutes after the start
+    await bot.start()
+    await bot.sandbox.wait_for(lambda: len(_links(sandbox, people["dan"])) == 1, timeout=10)
+    message = [m for m in sandbox.inbox(people["dan"]) if "jwt=" in m.text][0]
+    assert "started 5 minutes ago" in message.text
+
+
+async def test_crash_mid_fan_out_loses_nobody(bot: BotHarness, sandbox: Sandbox) -> None:
+    people, _group, meeting = await _team_meeting(bot, sandbox)
+    await bot.stop()
+    bot.clock.advance(timedelta(minutes=110))
+    # The state a crash leaves: two links sent, two claimed ("sending") when the process died.
+    with session_scope(bot.services_engine()) as session:
+        rows = session.exec(select(Delivery).order_by(Delivery.id)).all()
+        for row in rows[:2]:
+            row.status = DeliveryStatus.SENT
+        for row in rows[2:4]:
+            row.status = DeliveryStatus.SENDING
+    await bot.start()
+    await bot.sandbox.wait_for(
+        lambda: all(
+            _delivery_states(bot).get(user.id) in {"sent", "unreachable"}
+            for user in people.values()
+            if user.username != "erin"
+        ),
+        timeout=10,
+    )
+    await bot.settle()
+    states = _delivery_states(bot)
+    for name in ("carol", "dan"):
+        assert states[people[name].id] == "sent"
+    assert meeting.id is not None
+
+
+def _delivery_states(bot: BotHarness) -> dict[int, str]:
+    with Session(bot.services_engine()) as session:
+        return {row.user_id: row.status.value for row in session.exec(select(Delivery)).all()}
+
+
+async def test_flaky_telegram_loses_nobody(bot: BotHarness, sandbox: Sandbox) -> None:
+    people, _group, _meeting = await _team_meeting(bot, sandbox)
+    sandbox.faults = Faults(error_rate=0.1, bad_gateway_rate=0.1, drop_after_processing_rate=0.1, seed=7)
+    bot.clock.advance(timedelta(minutes=110))
+    for _round in range(40):
+        await bot.reminders(timedelta(seconds=5))
+        if all(_links(sandbox, people[n]) for n in ("alice", "bob", "carol", "dan")):
+            break
+    injected = sum(sandbox.stats.faults.values())
+    sandbox.faults = Faults()
+    for name in ("alice", "bob", "carol", "dan"):
+        assert len(_links(sandbox, people[name])) >= 1, name
+    assert injected > 0
+
+
+async def test_late_invite_gets_the_link_at_once(bot: BotHarness, sandbox: Sandbox) -> None:
+    people, group, meeting = await _team_meeting(bot, sandbox)
+    await bot.reminders(timedelta(minutes=110))
+    gina = sandbox.create_user("Gina", username="gina")
+    await bot.say(gina, "/start")
+    sandbox.add_member(group, gina)
+    await bot.say(people["alice"], f"/invite {meeting.code} @gina", group)
+    await bot.reminders()
+    [token] = _links(sandbox, gina)
+    assert _claims(token)["room"] == meeting.room
+
+
+async def test_cancel_stops_pending_links_and_reschedule_moves_them(
+    bot: BotHarness, sandbox: Sandbox
+) -> None:
+    people, group, meeting = await _team_meeting(bot, sandbox)
+    await bot.say(people["alice"], f"/reschedule {meeting.code} 2026-11-28 14:00", group)
+    preview = bot.newest(group)
+    await bot.tap(people["alice"], preview, "Confirm")
+    await bot.reminders(timedelta(minutes=110))  # the old reminder time
+    assert _links(sandbox, people["carol"]) == []
+    await bot.reminders(timedelta(minutes=120))  # 13:50, the new one
+    assert len(_links(sandbox, people["carol"])) == 1
+    await bot.say(people["alice"], f"/cancel {meeting.code}", group)
+    with Session(bot.services_engine()) as session:
+        pending = session.exec(
+            select(Delivery).where(Delivery.status == DeliveryStatus.PENDING)
+        ).all()
+    assert pending == []
+
+
+async def test_link_command_respects_the_join_window(bot: BotHarness, sandbox: Sandbox) -> None:
+    people, group, meeting = await _team_meeting(bot, sandbox)
+    early = await bot.say(people["carol"], f"/link {meeting.code}")
+    assert "will be ready from" in early.text and "jwt=" not in early.text
+    bot.clock.advance(timedelta(minutes=106))  # 11:46, 14 minutes before: window open
+    ready = await bot.say(people["carol"], f"/link {meeting.code}", expect="jwt=")
+    assert _claims(LINK.findall(ready.text)[0])["context"]["user"]["affiliation"] == "member"
+    # In the group the link never appears; it goes to the private chat.
+    before = len(sandbox.inbox(people["dan"]))
+    reply = await bot.say(people["dan"], f"/link {meeting.code}", group)
+    assert "jwt=" not in reply.text
+    await sandbox.wait_for(lambda: len(sandbox.inbox(people["dan"])) > before)
+    assert "jwt=" in sandbox.inbox(people["dan"])[-1].text
+    stranger = sandbox.create_user("Stranger", username="stranger")
+    refused = await bot.say(stranger, f"/link {meeting.code}")
+    assert "not in meeting" in refused.text
+
+
+
+
