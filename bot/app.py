@@ -197,8 +197,7 @@ async def _on_start(application: Application[Any, Any, Any, Any, Any, Any]) -> N
     job_queue.run_repeating(_sweep, interval=interval, first=0, name=SWEEP_JOB)
 
     def wake() -> None:
-        # PTB types JobQueue callbacks by the default context; ours is a subclass of it.
-        job_queue.run_once(_sweep, when=0, name=WAKE_JOB)  # type: ignore[arg-type]
+        job_queue.run_once(_sweep, when=0, name=WAKE_JOB)
 
     services.wake_delivery = wake
 
@@ -213,7 +212,8 @@ async def _sweep(context: BotContext) -> None:
     if report.next_due is not None and context.job_queue is not None:
         wait = (report.next_due - services.clock()).total_seconds()
         if 0 < wait < interval:
-            context.job_queue.run_once(_sweep, when=wait, name=WAKE_JOB)
+            # PTB types job callbacks by the default context; ours is a subclass of it.
+            context.job_queue.run_once(_sweep, when=wait, name=WAKE_JOB)  # type: ignore[arg-type]
 
 
 async def _on_stop(application: Application[Any, Any, Any, Any, Any, Any]) -> None:

@@ -846,8 +846,9 @@ def _check_host_auth(
     settings: Settings, config: _Prosody, host: _Section, report: CheckReport
 ) -> None:
     """authentication, allow_empty_token, app_id/issuers and audiences of the VirtualHost."""
+    # A value of None is an expression (os.getenv(...) and the like): unknown, so not judged.
     auth = config.option(host, "authentication")
-    if auth is None or auth.value != "token":
+    if auth is None or (auth.value is not None and auth.value != "token"):
         shown = f'"{auth.value}"' if auth is not None and isinstance(auth.value, str) else "unset"
         report.add(
             auth.file if auth is not None else host.file,
@@ -871,7 +872,7 @@ def _check_host_auth(
     issuer = settings.jitsi_app_id
     app_id = config.option(host, "app_id")
     issuers = config.option(host, "asap_accepted_issuers")
-    if app_id is None or not isinstance(app_id.value, str) or not app_id.value:
+    if app_id is None or app_id.value == "" or isinstance(app_id.value, bool | float | _Table):
         report.add(
             app_id.file if app_id is not None else host.file,
             app_id.line if app_id is not None else host.line,
@@ -879,7 +880,7 @@ def _check_host_auth(
             "Prosody's token module does not start: every login with a token fails",
             f'add app_id = "{issuer}" to VirtualHost "{host.name}"',
         )
-    elif issuers is None and app_id.value != issuer:
+    elif issuers is None and isinstance(app_id.value, str) and app_id.value != issuer:
         report.add(
             app_id.file,
             app_id.line,
@@ -889,7 +890,7 @@ def _check_host_auth(
             f'set JITSI_APP_ID={app_id.value} in the bot\'s environment, or app_id = "{issuer}" '
             "in Prosody",
         )
-    if issuers is not None and issuer not in issuers.strings():
+    if issuers is not None and issuers.value is not None and issuer not in issuers.strings():
         report.add(
             issuers.file,
             issuers.line,
@@ -899,7 +900,7 @@ def _check_host_auth(
         )
     audiences = config.option(host, "asap_accepted_audiences")
     audience = settings.token_audience
-    if audiences is not None:
+    if audiences is not None and audiences.value is not None:
         accepted = audiences.strings()
         if "*" not in accepted and audience not in accepted:
             listed = ", ".join(f'"{value}"' for value in accepted) or "nothing"
@@ -1057,6 +1058,8 @@ def _check_host_domain(
 def _check_muc(config: _Prosody, muc: _Section, report: CheckReport) -> bool:
     """The conference MUC's modules; True when a module sets roles from the token."""
     modules = config.modules(muc)
+    if modules is not None and modules.value is None:
+        return True  # an expression: the module list is unknown, and so are the roles
     names = modules.strings() if modules is not None else []
     where = (modules.file, modules.line) if modules is not None else (muc.file, muc.line)
     if "token_verification" not in names:
@@ -1089,7 +1092,7 @@ def _check_muc(config: _Prosody, muc: _Section, report: CheckReport) -> bool:
         option = muc.settings.get("wait_for_host_disable_auto_owners") or (
             config.global_section.settings.get("wait_for_host_disable_auto_owners")
         )
-        if option is None or not option.is_true():
+        if option is None or (option.value is not None and not option.is_true()):
             report.add(
                 modules.file if modules else muc.file,
                 modules.item_line("muc_wait_for_host") if modules else muc.line,
@@ -1106,7 +1109,7 @@ def _check_muc(config: _Prosody, muc: _Section, report: CheckReport) -> bool:
 def _check_breakout(config: _Prosody, breakout: _Section, report: CheckReport) -> None:
     """Token modules on the breakout-rooms MUC break breakout rooms."""
     modules = config.modules(breakout)
-    if modules is None:
+    if modules is None or modules.value is None:
         return
     names = modules.strings()
     if "token_verification" in names:

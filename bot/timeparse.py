@@ -585,17 +585,17 @@ _NUMBER_WORDS = _table(
         4: "four|vier|четыре|чотири|cuatro|quatre",
     }
 )
-# Day groups, replaced by "@wk" (Monday..Friday) and "@we" (Saturday, Sunday).
-_GROUPS: dict[str, tuple[int, ...]] = {"@wk": (0, 1, 2, 3, 4), "@we": (5, 6)}
+# Day groups, replaced by "@workdays" (Monday..Friday) and "@weekend" (Saturday, Sunday).
+_GROUPS: dict[str, tuple[int, ...]] = {"@workdays": (0, 1, 2, 3, 4), "@weekend": (5, 6)}
 _GROUP_PHRASES = _table(
     {
-        "@wk": "weekdays|weekday|business days|working days|work days|workdays|werktags"
+        "@workdays": "weekdays|weekday|business days|working days|work days|workdays|werktags"
         "|werktag|werktage|werktagen|wochentags|по будним дням|будним дням|будние дни|будням"
         "|будни|рабочим дням|рабочие дни|у будні дні|в будні дні|будні дні|у будні|будні"
         "|буднях|робочі дні|робочим дням|у робочі дні|entre semana|días laborables"
         "|dias laborables|días de semana|en semaine|jours ouvrables|jours ouvrés"
         "|jours de semaine",
-        "@we": "weekends|weekend|wochenende|wochenenden|выходные|выходным|вихідні|вихідних"
+        "@weekend": "weekends|weekend|wochenende|wochenenden|выходные|выходным|вихідні|вихідних"
         "|fines de semana|fin de semana|week-ends|week-end",
     }
 )
@@ -687,8 +687,8 @@ def parse_recurrence(
         return None
     s = _rewrite_times(s)
 
-    # 1. Day groups and weekdays become tokens ("@wk", "@mo"); "mon-fri" ranges expand (a range
-    #    of weekdays is a recurrence even without "every").
+    # 1. Day groups and weekdays become tokens ("@workdays", "@mo"); "mon-fri" ranges expand
+    #    (a range of weekdays is a recurrence even without "every").
     s = _GROUP_RE.sub(lambda m: f" {_GROUP_PHRASES[m.group(0)]} ", s)
     s = _WEEKDAY_ANY_RE.sub(lambda m: f" @{_WD_CODES[_WEEKDAY_OF[m.group(0)]].lower()} ", s)
     s, ranges = _RANGE_RE.subn(_expand_range, s)

@@ -7,7 +7,6 @@ from datetime import timedelta
 from typing import Any
 
 import jwt
-from sqlalchemy import update
 from sqlmodel import Session, select
 
 from bot.sandbox import Chat, Faults, Sandbox, User
@@ -67,7 +66,12 @@ async def test_everyone_reachable_gets_exactly_one_link_with_the_right_role(
     assert all(_links(sandbox, user) == [] for user in people.values())
     await bot.reminders(timedelta(minutes=1))
     sent_at = int(bot.clock().timestamp())
-    for name, role in (("alice", "owner"), ("bob", "owner"), ("carol", "member"), ("dan", "member")):
+    for name, role in (
+        ("alice", "owner"),
+        ("bob", "owner"),
+        ("carol", "member"),
+        ("dan", "member"),
+    ):
         [token] = _links(sandbox, people[name])
         claims = _claims(token)
         assert claims["context"]["user"]["affiliation"] == role, name
@@ -117,7 +121,7 @@ async def test_down_across_the_reminder_time(bot: BotHarness, sandbox: Sandbox) 
     bot.clock.advance(timedelta(minutes=125))  # 5 minutes after the start
     await bot.start()
     await bot.sandbox.wait_for(lambda: len(_links(sandbox, people["dan"])) == 1, timeout=10)
-    message = [m for m in sandbox.inbox(people["dan"]) if "jwt=" in m.text][0]
+    message = next(m for m in sandbox.inbox(people["dan"]) if "jwt=" in m.text)
     assert "started 5 minutes ago" in message.text
 
 
@@ -155,7 +159,9 @@ def _delivery_states(bot: BotHarness) -> dict[int, str]:
 
 async def test_flaky_telegram_loses_nobody(bot: BotHarness, sandbox: Sandbox) -> None:
     people, _group, _meeting = await _team_meeting(bot, sandbox)
-    sandbox.faults = Faults(error_rate=0.1, bad_gateway_rate=0.1, drop_after_processing_rate=0.1, seed=7)
+    sandbox.faults = Faults(
+        error_rate=0.1, bad_gateway_rate=0.1, drop_after_processing_rate=0.1, seed=7
+    )
     bot.clock.advance(timedelta(minutes=110))
     for _round in range(40):
         await bot.reminders(timedelta(seconds=5))
@@ -215,7 +221,3 @@ async def test_link_command_respects_the_join_window(bot: BotHarness, sandbox: S
     stranger = sandbox.create_user("Stranger", username="stranger")
     refused = await bot.say(stranger, f"/link {meeting.code}")
     assert "not in meeting" in refused.text
-
-
-
-

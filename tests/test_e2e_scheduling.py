@@ -116,7 +116,9 @@ async def test_group_schedule_join_and_never_started_member(
 
     # Carol never started the bot: the button sends her to it, /start finishes the join.
     answer = await bot.tap(carol, announcement, "Join")
-    assert answer.url is not None and answer.url.startswith("https://t.me/meetings_test_bot?start=")
+    assert answer.url is not None and answer.url.startswith(
+        "https://t.me/meetings_test_bot?start="
+    )
     payload = answer.url.split("start=")[1]
     welcome = await bot.say(carol, f"/start {payload}")
     assert "You joined" in welcome.text
@@ -199,7 +201,11 @@ async def test_only_owners_may_invite_cancel_or_reschedule(
     preview = await bot.say(alice, "/schedule Review | tomorrow 11:00")
     await bot.tap(alice, preview, "Confirm")
     code = _meetings(bot)[0].code
-    for command in (f"/invite {code} @alice", f"/cancel {code}", f"/reschedule {code} friday 10:00"):
+    for command in (
+        f"/invite {code} @alice",
+        f"/cancel {code}",
+        f"/reschedule {code} friday 10:00",
+    ):
         reply = await bot.say(mallory, command)
         assert "Only the meeting's owners" in reply.text, command
     # Forged buttons: another person's preview, someone else's cancel.

@@ -97,6 +97,10 @@ class Chat:
         """Membership status of a user in this group."""
         return self.members.get(user_id, LEFT)
 
+    def __repr__(self) -> str:
+        name = self.title or (self.user.full_name if self.user else "")
+        return f"Chat(id={self.id}, type={self.type!r}, name={name!r})"
+
     def to_json(self) -> JSON:
         """The Chat object of the Bot API."""
         data: JSON = {"id": self.id, "type": self.type}

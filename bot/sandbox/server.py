@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -62,8 +63,15 @@ class Sandbox(World):
         host: str = "127.0.0.1",
         port: int = 0,
         webhook_retry_delay: float = 0.1,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
-        super().__init__(bot_token, bot_username, bot_name=bot_name, privacy_mode=privacy_mode)
+        super().__init__(
+            bot_token,
+            bot_username,
+            bot_name=bot_name,
+            privacy_mode=privacy_mode,
+            wall_clock=wall_clock,
+        )
         self.faults = faults or Faults()
         self._limiter = RateLimiter(limits or RateLimits())
         self.api = BotApi(self, self._limiter)
@@ -274,10 +282,10 @@ class Sandbox(World):
         contains: str | None = None,
         timeout: float = 5.0,
         *,
-        after: Message | None = None,
+        after: Message | int | None = None,
     ) -> Message:
-        """The newest bot message to a user or chat containing a text (newer than after)."""
-        newer_than = after.message_id if after is not None else 0
+        """The newest bot message to a user or chat containing a text, newer than after (id)."""
+        newer_than = after.message_id if isinstance(after, Message) else after or 0
 
         def newest() -> Message | None:
             for message in reversed(self.messages_of(target)):

@@ -7,7 +7,7 @@ import contextlib
 import itertools
 import json
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from bot.sandbox.models import (
@@ -47,6 +47,7 @@ class World:
         *,
         bot_name: str = "Sandbox Bot",
         privacy_mode: bool = True,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         prefix = bot_token.split(":", 1)[0]
         self.bot_token = bot_token
@@ -57,6 +58,8 @@ class World:
             is_bot=True,
         )
         self.privacy_mode = privacy_mode
+        # Unix seconds for message dates; tests with a fake clock can pass their own.
+        self.wall_clock = wall_clock
         self.users: dict[int, User] = {}
         self.chats: dict[int, Chat] = {}
         self.callback_queries: dict[str, CallbackQuery] = {}
@@ -75,10 +78,9 @@ class World:
 
     # -- time and change notification ------------------------------------------------------
 
-    @staticmethod
-    def now() -> int:
+    def now(self) -> int:
         """Current time as Telegram sends it: integer Unix seconds."""
-        return int(time.time())
+        return int(self.wall_clock())
 
     def notify(self) -> None:
         """Wake everyone waiting for a change (long polls, webhook delivery)."""

@@ -169,3 +169,12 @@ async def test_wait_helpers(sandbox: Sandbox, bot: telegram.Bot) -> None:
     assert "sendMessage -> 200" in str(failure.value)  # recent calls help debugging
     with pytest.raises(AssertionError, match="newer"):
         await sandbox.wait_for(lambda: False, timeout=0.05, message="newer")
+
+
+async def test_wall_clock_sets_message_dates(bot: telegram.Bot) -> None:
+    async with Sandbox(bot_token=bot.token, wall_clock=lambda: 1_900_000_000.7) as fake_time:
+        alice = fake_time.create_user("Alice")
+        fake_time.send_text(alice, "/start")
+        async with telegram.Bot(bot.token, base_url=fake_time.base_url) as other:
+            [update] = await other.get_updates()
+    assert update.message is not None and update.message.date.timestamp() == 1_900_000_000
