@@ -20,7 +20,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot import meetings
-from bot.i18n import _, format_relative, format_span, pick_language, use_language
+from bot.i18n import _, format_relative, format_span, ngettext, pick_language, use_language
 from bot.jitsi import Role, TokenSigner
 from bot.meetings import Occurrence, Rules
 from bot.messaging import (
@@ -499,9 +499,12 @@ def render_summary(*, title: str, code: str, tally: Tally, link: str) -> str:
     )
     if tally.unreachable_names:
         names = ", ".join(html.escape(name) for name in tally.unreachable_names)
-        text += "\n" + _(
-            "These {count} can't be reached yet: {names}. They need to start me; "
-            "forward them this link: {link}"
+        text += "\n" + ngettext(
+            "{count} person can't be reached yet: {names}. They need to start me; "
+            "forward them this link: {link}",
+            "{count} people can't be reached yet: {names}. They need to start me; "
+            "forward them this link: {link}",
+            len(tally.unreachable_names),
         ).format(count=len(tally.unreachable_names), names=names, link=link)
     return text
 

@@ -600,9 +600,28 @@ _GROUP_PHRASES = _table(
     }
 )
 _GROUP_RE = re.compile(_alternation(_GROUP_PHRASES))
+# Singular day groups may name one weekend ("next weekend"), so alone they do not mark a
+# recurrence; "every weekend" / "weekends" / "werktags" do.
+_ONE_GROUP = frozenset(
+    {
+        "weekday",
+        "weekend",
+        "werktag",
+        "wochenende",
+        "выходные",
+        "вихідні",
+        "fin de semana",
+        "week-end",
+    }
+)
 # Anything here means the text is meant as a recurrence (so errors are "bad_recurrence").
 _RECURRENCE_MARK_RE = re.compile(
-    _alternation(_EVERY | set(_FREQ_WORDS) | set(_GROUP_PHRASES) | set().union(*_WEEKDAY_MANY))
+    _alternation(
+        _EVERY
+        | set(_FREQ_WORDS)
+        | (set(_GROUP_PHRASES) - _ONE_GROUP)
+        | set().union(*_WEEKDAY_MANY)
+    )
 )
 _RANGE_RE = re.compile(
     r"@(?P<a>mo|tu|we|th|fr|sa|su)\s*(?:-|–|—|to|through|thru|till|until|bis|до|по|a|al|au|à)\s*"

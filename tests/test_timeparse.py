@@ -28,9 +28,9 @@ NOW = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
 BERLIN, NEW_YORK, TOKYO = "Europe/Berlin", "America/New_York", "Asia/Tokyo"
 
 
-def local(zone: str, *args: int) -> datetime:
+def local(zone: str, year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
     """A wall-clock time in ``zone`` as the UTC instant parse_* return."""
-    return datetime(*args, tzinfo=ZoneInfo(zone)).astimezone(UTC)  # type: ignore[misc]
+    return datetime(year, month, day, hour, minute, tzinfo=ZoneInfo(zone)).astimezone(UTC)
 
 
 def when(text: str, lang: str = "en", zone: str = BERLIN, now: datetime = NOW) -> datetime:
@@ -609,7 +609,17 @@ def test_recurrence_is_frozen() -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["tomorrow 10:00", "monday 10:00", "next monday 10:00", "15:00", "", "hello", "x" * 300],
+    [
+        "tomorrow 10:00",
+        "monday 10:00",
+        "next monday 10:00",
+        "next weekend 10:00",
+        "in 2 hours",
+        "15:00",
+        "",
+        "hello",
+        "x" * 300,
+    ],
 )
 def test_parse_recurrence_not_a_recurrence(text: str) -> None:
     assert parse_recurrence(text, zone=BERLIN, languages=["en"], now=NOW) is None

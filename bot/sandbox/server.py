@@ -285,7 +285,7 @@ class Sandbox(World):
         after: Message | int | None = None,
     ) -> Message:
         """The newest bot message to a user or chat containing a text, newer than after (id)."""
-        newer_than = after.message_id if isinstance(after, Message) else after or 0
+        newer_than = after if isinstance(after, int) else 0 if after is None else after.message_id
 
         def newest() -> Message | None:
             for message in reversed(self.messages_of(target)):

@@ -1,0 +1,241 @@
+"""`python -m bot demo`: the whole product, offline, as a readable chat transcript.
+
+The real bot runs against bot/sandbox with a temporary database and a clock the demo moves
+forward, so a meeting's reminder time arrives in seconds. No Telegram token, no network,
+no Jitsi server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import secrets
+import sys
+import tempfile
+import textwrap
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import jwt
+
+from bot.clock import ManualClock
+from bot.config import Settings
+from bot.sandbox import Chat, Message, RateLimits, Sandbox, User
+from bot.sandbox.harness import BotHarness
+
+DEMO_TOKEN = "100000:DEMO-TOKEN-not-a-real-telegram-token"
+DEMO_BOT = "jitsi_meetings_demo_bot"
+DEMO_JITSI = "https://meet.example.com"
+DEMO_APP_ID = "meetbot"
+WIDTH = 92
+
+
+class Transcript:
+    """Prints the story: who said what where, and what the bot answered."""
+
+    def __init__(self, out: Any = None) -> None:
+        self.out = out or sys.stdout
+
+    def heading(self, text: str) -> None:
+        """A new scene."""
+        print(f"\n━━ {text} " + "━" * max(0, WIDTH - len(text) - 4), file=self.out)
+
+    def note(self, text: str) -> None:
+        """A narrator's line."""
+        print(textwrap.fill(f"   ({text})", WIDTH), file=self.out)
+
+    def says(self, who: str, where: str, text: str) -> None:
+        """A person writes."""
+        print(f"\n👤 {who} in {where}: {text}", file=self.out)
+
+    def taps(self, who: str, button: str) -> None:
+        """A person presses a button."""
+        print(f"👆 {who} taps “{button}”", file=self.out)
+
+    def bot(self, message: Message, where: str = "", edited: bool = False) -> None:
+        """The bot's message, with its buttons."""
+        label = "🤖 bot" + (f" → {where}" if where else "") + (" (edited)" if edited else "")
+        print(label + ":", file=self.out)
+        for line in message.text.splitlines() or [""]:
+            shown = line if len(line) <= WIDTH - 6 else line[: WIDTH - 9] + "…"
+            print(f"     {shown}", file=self.out)
+        for row in message.buttons:
+            print("     " + "  ".join(f"[{text}]" for text, _value in row), file=self.out)
+
+
+def _demo_settings(secret: str, database: Path) -> Any:
+    def factory(**values: Any) -> Settings:
+        values.setdefault("database_url", f"sqlite:///{database}")
+        return Settings(
+            _env_file=None,  # type: ignore[call-arg]
+            jitsi_base_url=DEMO_JITSI,
+            jitsi_app_id=DEMO_APP_ID,
+            jitsi_app_secret=secret,
+            default_timezone="Europe/Berlin",
+            **values,
+        )
+
+    return factory
+
+
+def describe_token(link: str, secret: str, zone: Any) -> str:
+    """Role, room and validity of the token inside a personal link."""
+    token = link.split("jwt=", 1)[1]
+    claims = jwt.decode(
+        token,
+        secret,
+        algorithms=["HS256"],
+        audience=DEMO_APP_ID,
+        options={"verify_exp": False, "verify_nbf": False, "verify_iat": False},
+    )
+    user = claims["context"]["user"]
+    valid_from = datetime.fromtimestamp(claims["nbf"], UTC).astimezone(zone)
+    valid_until = datetime.fromtimestamp(claims["exp"], UTC).astimezone(zone)
+    features = [name for name, on in claims["context"]["features"].items() if on]
+    return (
+        f"token: {user['name']} is {user['affiliation']} (moderator={user['moderator']}) "
+        f"in room {claims['room']}, valid {valid_from:%a %H:%M} – {valid_until:%a %H:%M}; "
+        f"{len(features)} features on"
+    )
+
+
+def _link_in(message: Message) -> str | None:
+    for word in message.text.split():
+        if "?jwt=" in word:
+            return word
+    return None
+
+
+async def play(out: Any = None, *, interactive: bool = False) -> dict[str, Any]:
+    """Run the story; returns what happened (for the test and the interactive mode)."""
+    show = Transcript(out)
+    secret = secrets.token_urlsafe(32)
+    workdir = Path(tempfile.mkdtemp(prefix="jitsi-bot-demo-"))
+    # Telegram's flood limits, ten times faster, so the demo stays short.
+    sandbox = Sandbox(DEMO_TOKEN, DEMO_BOT, limits=RateLimits(scale=10))
+    await sandbox.start()
+    start = datetime.now(UTC).replace(second=0, microsecond=0)
+    clock = ManualClock(start)
+    bot = BotHarness(
+        sandbox, clock, workdir / "meetings.db", _demo_settings(secret, workdir / "meetings.db")
+    )
+    await bot.start()
+    from zoneinfo import ZoneInfo
+
+    berlin = ZoneInfo("Europe/Berlin")
+    result: dict[str, Any] = {"links": {}, "summary": "", "late_link": None}
+    try:
+        people = {
+            name: sandbox.create_user(name, username=name.lower(), language_code="en")
+            for name in ("Alice", "Bob", "Carol", "Dan", "Erin")
+        }
+        team = sandbox.create_group(
+            "Team", members=list(people.values()), admins=[people["Alice"]]
+        )
+        show.heading("Everyone but Erin has started the bot once")
+        for name in ("Alice", "Bob", "Carol", "Dan"):
+            await bot.say(people[name], "/start")
+        await bot.say(people["Alice"], "/timezone Europe/Berlin")
+        show.note(f"the demo clock reads {start.astimezone(berlin):%A %H:%M} in Berlin")
+
+        show.heading("Alice plans a meeting in the Team group")
+        command = "/schedule Team sync | tomorrow 15:00 | 45m"
+        show.says("Alice", "Team", command)
+        preview = await bot.say(people["Alice"], command, team)
+        show.bot(preview, "Team")
+        show.taps("Alice", "Confirm")
+        await bot.tap(people["Alice"], preview, "Confirm")
+        announcement = sandbox.current(preview)
+        show.bot(announcement, "Team", edited=True)
+        code = announcement.text.split("· ")[1].split()[0]
+
+        show.heading("Alice invites Bob by replying to him, and @erin, who never started the bot")
+        bob_says = sandbox.send_text(people["Bob"], "Count me in!", team)
+        show.says("Bob", "Team", bob_says.text)
+        show.says("Alice", "Team", "/invite   (as a reply to Bob)")
+        reply = await bot.say(people["Alice"], "/invite", team, reply_to=bob_says)
+        show.bot(reply, "Team")
+        show.says("Alice", "Team", f"/invite {code} @erin")
+        reply = await bot.say(people["Alice"], f"/invite {code} @erin", team)
+        show.bot(reply, "Team")
+        invitation = await sandbox.wait_for_message(people["Bob"], contains="invited")
+        show.bot(invitation, "Bob, privately")
+
+        show.heading("Carol and Dan join with the group's button")
+        for name in ("Carol", "Dan"):
+            show.taps(name, "Join")
+            answer = await bot.tap(people[name], announcement, "Join")
+            show.note(f"the bot answers {name}'s tap: “{answer.text}”")
+
+        reminder_at = datetime.combine(
+            (start.astimezone(berlin) + timedelta(days=1)).date(),
+            datetime.min.time().replace(hour=14, minute=50),
+            berlin,
+        )
+        show.heading(f"The clock jumps to reminder time: {reminder_at:%A %H:%M} (Berlin)")
+        clock.set(reminder_at)
+        await bot.reminders()
+        for name in ("Alice", "Bob", "Carol", "Dan"):
+            message = next(m for m in reversed(sandbox.inbox(people[name])) if _link_in(m))
+            show.bot(message, f"{name}, privately")
+            link = _link_in(message)
+            assert link is not None
+            result["links"][name] = link
+            show.note(describe_token(link, secret, berlin))
+        summary = await sandbox.wait_for_message(people["Alice"], contains="have their links")
+        show.bot(summary, "Alice, privately")
+        result["summary"] = summary.text
+        note = next(m for m in sandbox.chat_messages(team) if "Get my link" in str(m.buttons))
+        show.bot(note, "Team")
+
+        show.heading("Erin taps “Get my link” in the group, starts the bot, gets her link")
+        url = sandbox.button_url(note, "Get my link")
+        show.note(f"the button opens {url}")
+        payload = url.split("start=")[1]
+        show.says("Erin", "her private chat", f"/start {payload}")
+        welcome = await bot.say(people["Erin"], f"/start {payload}", expect="jwt=")
+        show.bot(welcome, "Erin, privately")
+        link = _link_in(welcome)
+        assert link is not None
+        result["late_link"] = link
+        show.note(describe_token(link, secret, berlin))
+        await bot.reminders()
+        show.bot(sandbox.current(note), "Team", edited=True)
+        print(
+            "\nEvery link above is personal: one token per person, owner or member, valid from "
+            "the moment it was sent until the end plus the grace period. None was posted in "
+            "the group.",
+            file=show.out,
+        )
+        if interactive:
+            await _stay_interactive(sandbox, people, team)
+    finally:
+        await bot.stop()
+        await sandbox.stop()
+    return result
+
+
+async def _stay_interactive(sandbox: Sandbox, people: dict[str, User], team: Chat) -> None:
+    print(
+        f"\nThe sandbox and the bot keep running. Open {sandbox.url}/ to write as any of "
+        f"{', '.join(people)} (private chats and the “{team.title}” group) and tap buttons. "
+        "Ctrl-C stops.",
+        flush=True,
+    )
+    with contextlib.suppress(asyncio.CancelledError):
+        await asyncio.Event().wait()
+
+
+def demo_main(argv: Sequence[str]) -> int:
+    """Entry point for `python -m bot demo [--interactive]`."""
+    parser = argparse.ArgumentParser(prog="python -m bot demo", description=__doc__)
+    parser.add_argument(
+        "--interactive", action="store_true", help="keep the sandbox and the bot running"
+    )
+    args = parser.parse_args(argv)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(play(interactive=args.interactive))
+    return 0
