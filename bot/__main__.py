@@ -164,7 +164,8 @@ def jitsi_check_command(argv: Sequence[str]) -> int:
     try:
         settings = _settings()
     except SettingsError as error:
-        return _fail(str(error), 1)
+        # 1 means "findings" for this command; a setting it cannot compare against is 2.
+        return _fail(str(error), 2)
     from bot.jitsi_setup import jitsi_check_main
 
     return jitsi_check_main(settings, argv)

@@ -70,7 +70,7 @@ def _demo_settings(secret: str, database: Path) -> Any:
     def factory(**values: Any) -> Settings:
         values.setdefault("database_url", f"sqlite:///{database}")
         return Settings(
-            _env_file=None,  # type: ignore[call-arg]
+            _env_file=None,
             jitsi_base_url=DEMO_JITSI,
             jitsi_app_id=DEMO_APP_ID,
             jitsi_app_secret=secret,

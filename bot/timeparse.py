@@ -528,7 +528,9 @@ def _when_dateparser(s: str, langs: tuple[str, ...], zone: str, local_now: datet
     parsed, period = _dateparser(s, langs, zone, local_now)
     if not isinstance(parsed, datetime):
         raise TimeParseError("not_a_date", s)
-    if period != "time":
+    # dateparser reports period "day" when the typed time equals the base time ("tomorrow
+    # 10:00" at 10:00), so a time we can see in the text counts too.
+    if period != "time" and not _find_times(s):
         raise TimeParseError("no_time", s)
     if parsed.tzinfo is not None:
         parsed = parsed.astimezone(ZoneInfo(zone)).replace(tzinfo=None)

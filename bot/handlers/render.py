@@ -30,7 +30,11 @@ def render_meeting_card(
     if meeting.rrule:
         lines.append(
             "🔁 "
-            + html.escape(timeparse.describe_recurrence(meeting.rrule, locale=current_language()))
+            + html.escape(
+                timeparse.describe_recurrence(
+                    meeting.rrule, locale=current_language(), zone=meeting.zone
+                )
+            )
         )
     if role is not None:
         lines.append(_("Your role: {role}").format(role=role_name(role)))

@@ -77,7 +77,11 @@ def _preview(pending: PendingDraft, draft_id: str) -> tuple[str, list[list[Butto
 
         lines.append(
             "🔁 "
-            + html.escape(timeparse.describe_recurrence(draft.rrule, locale=current_language()))
+            + html.escape(
+                timeparse.describe_recurrence(
+                    draft.rrule, locale=current_language(), zone=draft.zone
+                )
+            )
         )
     if pending.reschedule_code:
         lines.insert(0, _("New time for {code}:").format(code=pending.reschedule_code))
