@@ -24,7 +24,7 @@ from telegram.ext import (
 from bot.clock import system_clock
 from bot.config import SUPPORTED_LANGUAGES, Settings, token_signer
 from bot.delivery import DeliveryService
-from bot.handlers import participation, people, roles, scheduling
+from bot.handlers import participation, people, roles, scheduling, series
 from bot.handlers.common import BotContext
 from bot.handlers.messenger import TelegramMessenger
 from bot.i18n import _, use_language
@@ -62,6 +62,8 @@ def command_menu() -> list[BotCommand]:
         BotCommand("reschedule", _("Move a meeting")),
         BotCommand("cancel", _("Cancel a meeting")),
         BotCommand("participants", _("Who is in a meeting")),
+        BotCommand("skip", _("Skip one sitting of a series")),
+        BotCommand("move", _("Move one sitting of a series")),
         BotCommand("timezone", _("My time zone")),
         BotCommand("language", _("My language")),
         BotCommand("email", _("My e-mail for avatars")),
@@ -135,6 +137,8 @@ def _register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) -
         "history": roles.history,
         "rotate": roles.rotate,
         "admin": roles.admin,
+        "skip": series.skip,
+        "move": series.move,
     }
     for name, callback in commands.items():
         application.add_handler(CommandHandler(name, callback))
@@ -147,6 +151,7 @@ def _register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) -
         r"^ip:": participation.invite_pick,
         r"^mt:": participation.meeting_button,
         r"^pg:": participation.page_button,
+        r"^ic:": series.ics_button,
     }
     for pattern, callback in buttons.items():
         application.add_handler(CallbackQueryHandler(callback, pattern=pattern))

@@ -11,6 +11,7 @@ import secrets
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
@@ -1225,3 +1226,40 @@ def link_statuses(
         )
     ).all()
     return {row.user_id: row.status for row in rows}
+
+
+def occurrence_changes(
+    session: Session, *, meeting: Meeting
+) -> tuple[dict[datetime, datetime], list[datetime]]:
+    """A series' moved sittings (original -> new start) and skipped ones."""
+    changes = session.exec(
+        select(OccurrenceChange).where(OccurrenceChange.meeting_id == meeting.id)
+    ).all()
+    moved = {c.original_start: c.new_start for c in changes if c.new_start is not None}
+    skipped = [c.original_start for c in changes if c.new_start is None]
+    return moved, skipped
+
+
+def pick_sitting(
+    session: Session, *, meeting: Meeting, date_text: str, zone: str, now: datetime
+) -> datetime:
+    """The start of the series' next sitting, or of the one on the date typed (e.g. 2026-12-14)."""
+    if meeting.rrule is None:
+        raise InvalidInput(_("{code} is not a series; use /reschedule.").format(code=meeting.code))
+    sittings = upcoming_occurrences(session, meeting, now, limit=400)
+    if not sittings:
+        raise InvalidInput(_("Meeting {code} is already over.").format(code=meeting.code))
+    if not date_text:
+        return sittings[0].start
+    try:
+        day = timeparse.parse_day(date_text, zone=zone, now=now)
+    except timeparse.TimeParseError:
+        day = None
+    for sitting in sittings:
+        if day is not None and sitting.start.astimezone(ZoneInfo(zone)).date() == day:
+            return sitting.start
+    raise InvalidInput(
+        _("{code} has no upcoming sitting at that time. /meetings shows the next ones.").format(
+            code=meeting.code
+        )
+    )

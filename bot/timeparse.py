@@ -68,6 +68,7 @@ __all__ = [
     "describe_recurrence",
     "find_zone",
     "occurrences",
+    "parse_day",
     "parse_duration",
     "parse_recurrence",
     "parse_when",
@@ -477,6 +478,23 @@ def parse_when(text: str, *, zone: str, languages: Sequence[str], now: datetime)
     if result - now_utc > MAX_AHEAD:
         raise TimeParseError("too_far", text)
     return result
+
+
+def parse_day(text: str, *, zone: str, now: datetime, languages: Sequence[str] = ("en",)) -> date:
+    """A calendar day ("2026-12-14", "next monday", "14.12.") in ``zone``, time ignored."""
+    now_utc = _as_utc(now, "now")
+    s = _clean(text)
+    if not s or len(s) > _MAX_TEXT:
+        raise TimeParseError("not_a_date", text)
+    try:
+        return date.fromisoformat(s)
+    except ValueError:
+        pass
+    local_now = now_utc.astimezone(_zone(zone)).replace(tzinfo=None)
+    parsed, _period = _dateparser(s, _languages(languages), zone, local_now)
+    if not isinstance(parsed, datetime):
+        raise TimeParseError("not_a_date", text)
+    return parsed.date()
 
 
 def _when_relative(s: str, now_utc: datetime) -> datetime | None:

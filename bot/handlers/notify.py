@@ -11,7 +11,7 @@ from sqlmodel import Session
 from bot import meetings
 from bot.handlers.common import BotContext
 from bot.handlers.messenger import TelegramMessenger
-from bot.handlers.render import render_meeting_card
+from bot.handlers.render import calendar_buttons, render_meeting_card
 from bot.i18n import pick_language, use_language
 from bot.jitsi import Role
 from bot.messaging import Button, SendError
@@ -70,7 +70,9 @@ async def _notify(
             zone = meetings.user_zone(user, services.rules)
             with use_language(language):
                 card = render_meeting_card(meeting, session, zone, now, Role(participant.role))
-                outgoing.append((user.id, render(card), keyboard(meeting) if keyboard else []))
+                rows = keyboard(meeting) if keyboard else []
+                rows = [*rows, calendar_buttons(meeting, messenger.bot_username)]
+                outgoing.append((user.id, render(card), rows))
     for user_id, text, buttons in outgoing:
         try:
             await messenger.send(user_id, text, buttons)

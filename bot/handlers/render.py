@@ -8,9 +8,11 @@ from datetime import datetime
 from sqlmodel import Session
 
 from bot import meetings, timeparse
+from bot.calendar import build_ics, google_calendar_link, outlook_calendar_link
 from bot.i18n import _, current_language, format_span, format_when
 from bot.jitsi import Role
 from bot.meetings import LinkRequest
+from bot.messaging import Button
 from storage.models import Meeting
 
 
@@ -53,4 +55,34 @@ def render_link_reply(request: LinkRequest, zone: str) -> str:
             _("Your personal link (only for you, don't forward it):"),
             html.escape(request.link),
         ]
+    )
+
+
+def calendar_details(meeting: Meeting, bot_username: str) -> str:
+    """What calendar entries say: where the personal link will come from (never the link)."""
+    return _(
+        "Your personal Jitsi link arrives from @{bot} {minutes} minutes before the start. "
+        "Meeting code: {code}"
+    ).format(bot=bot_username, minutes=meeting.remind_before_minutes, code=meeting.code)
+
+
+def calendar_buttons(meeting: Meeting, bot_username: str) -> list[Button]:
+    """A row with the .ics file and add-to-calendar links."""
+    details = calendar_details(meeting, bot_username)
+    return [
+        Button(_("📅 .ics"), data=f"ic:{meeting.code}"),
+        Button("Google", url=google_calendar_link(meeting, details=details)),
+        Button("Outlook", url=outlook_calendar_link(meeting, details=details)),
+    ]
+
+
+def ics_for(session: Session, meeting: Meeting, bot_username: str) -> bytes:
+    """The meeting's calendar file, with moved and skipped sittings of a series."""
+    moved, skipped = meetings.occurrence_changes(session, meeting=meeting)
+    return build_ics(
+        meeting,
+        bot_link=f"https://t.me/{bot_username}",
+        description=calendar_details(meeting, bot_username),
+        moved=moved,
+        skipped=skipped,
     )

@@ -21,7 +21,7 @@ from bot.handlers.common import (
     reply,
 )
 from bot.handlers.notify import notify_participants
-from bot.handlers.render import render_meeting_card
+from bot.handlers.render import calendar_buttons, render_meeting_card
 from bot.i18n import _, current_language, format_span
 from bot.meetings import Draft, user_zone
 from bot.messaging import Button, start_link
@@ -338,7 +338,12 @@ async def _confirm_schedule(update: Update, context: BotContext, pending: Pendin
             code=code, link=start_link(bot_name, join_payload)
         )
     )
-    await query.edit_message_text(text, parse_mode="HTML", disable_web_page_preview=True)
+    await query.edit_message_text(
+        text,
+        parse_mode="HTML",
+        disable_web_page_preview=True,
+        reply_markup=_markup([calendar_buttons(meeting, bot_name)]),
+    )
 
 
 def _markup(keyboard: list[list[Button]]) -> Any:
