@@ -48,9 +48,7 @@ def test_series_across_dst_gives_the_bots_sittings() -> None:
         starts = _starts(build_ics(meeting, bot_link="https://t.me/bot", description="d"))
         assert starts == expected
         # 10:00 local every time, on both sides of the change.
-        assert {
-            start.astimezone(__import__("zoneinfo").ZoneInfo(zone)).hour for start in starts
-        } == {10}
+        assert {start.astimezone(ZoneInfo(zone)).hour for start in starts} == {10}
         assert len({start.hour for start in starts}) == 2
 
 
