@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import logging
+import pstats
 import re
 import tempfile
 import time
@@ -110,7 +112,9 @@ def _in_flight(harness: ScaledHarness) -> int:
         ).one()
 
 
-async def run(participants: int, scale: float, concurrency: int | None) -> None:
+async def run(
+    participants: int, scale: float, concurrency: int | None, profile: bool = False
+) -> None:
     """Seed, jump to the reminder time, sweep until done, print the table."""
     counter = _LogCounter()
     logging.getLogger().addHandler(counter)
@@ -141,6 +145,9 @@ async def run(participants: int, scale: float, concurrency: int | None) -> None:
             limited_before = sandbox.stats.rate_limited
 
             clock.set(MEETING_START - harness.services.rules.remind_before)
+            profiler = cProfile.Profile() if profile else None
+            if profiler is not None:
+                profiler.enable()
             began = time.perf_counter()
             sweeps = retried = 0
             while True:
@@ -159,6 +166,10 @@ async def run(participants: int, scale: float, concurrency: int | None) -> None:
                     print("gave up after 90 s with rows still pending")
                     break
             wall = time.perf_counter() - began
+            if profiler is not None:
+                profiler.disable()
+                pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
+                pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
 
             calls = sandbox.calls[calls_before:]
             sends = [c for c in calls if c.method == "sendMessage"]
@@ -235,8 +246,9 @@ def main() -> None:
     parser.add_argument(
         "--concurrency", type=int, default=None, help="override DeliveryService's semaphore"
     )
+    parser.add_argument("--profile", action="store_true", help="cProfile the fan-out")
     args = parser.parse_args()
-    asyncio.run(run(args.participants, args.scale, args.concurrency))
+    asyncio.run(run(args.participants, args.scale, args.concurrency, args.profile))
 
 
 if __name__ == "__main__":

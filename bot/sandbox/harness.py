@@ -65,15 +65,24 @@ class BotHarness:
             return self.services.engine
         return make_engine(f"sqlite:///{self.database}")
 
-    async def start(self) -> None:
-        """Build and start the bot, polling the sandbox."""
+    async def start(self, *, webhook_port: int | None = None, secret_token: str = "") -> None:
+        """Build and start the bot, polling the sandbox (or, with a port, by webhook)."""
         self.application = build_application(
             self.settings, clock=self.clock, sweep_interval=self.sweep_interval
         )
-        # The order run_polling uses: initialize, post_init, polling, start.
+        # The order run_polling and run_webhook use: initialize, post_init, updater, start.
         await self.application.initialize()
         await self.application.post_init(self.application)
-        await self.application.updater.start_polling(poll_interval=0.0, timeout=1)
+        if webhook_port is None:
+            await self.application.updater.start_polling(poll_interval=0.0, timeout=1)
+        else:
+            await self.application.updater.start_webhook(
+                listen="127.0.0.1",
+                port=webhook_port,
+                url_path="telegram",
+                webhook_url=f"http://127.0.0.1:{webhook_port}/telegram",
+                secret_token=secret_token or None,
+            )
         await self.application.start()
 
     async def stop(self) -> None:

@@ -1,0 +1,512 @@
+"""Roles, features and admins, end to end: who may change a meeting, and what the tokens say."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import jwt
+import pytest
+from sqlmodel import Session, col, select
+
+from bot.clock import ManualClock
+from bot.jitsi import FEATURES
+from bot.sandbox import Chat, Sandbox, User
+from storage.db import session_scope
+from storage.models import AuditEvent, Delivery, Meeting, Participant
+from storage.models import User as StoredUser
+from tests.conftest import BotHarness
+from tests.helpers import SECRET, make_settings
+
+LINK = re.compile(r"https://meet\.example\.com/([a-z0-9-]+)\?jwt=([A-Za-z0-9_\-\.]+)")
+REFUSED = "Only the meeting's owners and the bot's admins can do that"
+
+
+@pytest.fixture
+def root(sandbox: Sandbox) -> User:
+    """The bot admin from ADMIN_IDS (created first: sandbox ids are handed out on creation)."""
+    return sandbox.create_user("Root", username="root")
+
+
+@pytest.fixture
+async def bot(
+    sandbox: Sandbox, clock: ManualClock, tmp_path: Path, root: User
+) -> AsyncIterator[BotHarness]:
+    """The real bot with Root in ADMIN_IDS."""
+    harness = BotHarness(
+        sandbox,
+        clock,
+        tmp_path / "meetings.db",
+        make_settings,
+        admin_ids=frozenset({root.id}),
+    )
+    await harness.start()
+    yield harness
+    await harness.stop()
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def _links(sandbox: Sandbox, user: User) -> list[tuple[str, str]]:
+    """(room, token) of every link the user received, oldest first."""
+    return [found for message in sandbox.inbox(user) for found in LINK.findall(message.text)]
+
+
+def _claims(token: str) -> dict[str, Any]:
+    return jwt.decode(
+        token,
+        SECRET,
+        algorithms=["HS256"],
+        audience="meetbot",
+        options={"verify_exp": False, "verify_nbf": False, "verify_iat": False},
+    )
+
+
+def _newest_claims(sandbox: Sandbox, user: User) -> dict[str, Any]:
+    room, token = _links(sandbox, user)[-1]
+    claims = _claims(token)
+    assert claims["room"] == room
+    return claims
+
+
+def _meeting(bot: BotHarness, code: str) -> Meeting:
+    with Session(bot.services_engine()) as session:
+        return session.exec(select(Meeting).where(Meeting.code == code)).one()
+
+
+def _roles(bot: BotHarness, code: str) -> dict[int | None, str]:
+    meeting = _meeting(bot, code)
+    with Session(bot.services_engine()) as session:
+        rows = session.exec(select(Participant).where(Participant.meeting_id == meeting.id))
+        return {row.user_id: row.role for row in rows.all()}
+
+
+def _audit(bot: BotHarness, action: str | None = None) -> list[AuditEvent]:
+    with Session(bot.services_engine()) as session:
+        query = select(AuditEvent).order_by(col(AuditEvent.id))
+        if action is not None:
+            query = query.where(AuditEvent.action == action)
+        return list(session.exec(query).all())
+
+
+def _snapshot(bot: BotHarness) -> dict[str, Any]:
+    """Everything a refused command must leave alone."""
+    with Session(bot.services_engine()) as session:
+        return {
+            "meetings": sorted(
+                (m.code, m.status, m.room, m.version, sorted(m.feature_defaults.items()))
+                for m in session.exec(select(Meeting)).all()
+            ),
+            "participants": sorted(
+                (p.meeting_id, p.user_id or 0, p.role, sorted(p.features.items()))
+                for p in session.exec(select(Participant)).all()
+            ),
+            "admins": sorted(u.id for u in session.exec(select(StoredUser)).all() if u.is_admin),
+            "deliveries": sorted(
+                (d.id or 0, d.status, d.reason, d.due_at)
+                for d in session.exec(select(Delivery)).all()
+            ),
+            "audit": len(session.exec(select(AuditEvent)).all()),
+        }
+
+
+async def _team(bot: BotHarness, sandbox: Sandbox) -> tuple[dict[str, User], Chat, str]:
+    """Alice schedules in the Team group and invites Bob and Carol (members). Gail is a
+    Telegram administrator of the group but not in the meeting; Mallory is a group member
+    who is not in it either; Dave only knows the bot; Fay is invited but blocked the bot."""
+    people = {
+        name.lower(): sandbox.create_user(name, username=name.lower())
+        for name in ("Alice", "Bob", "Carol", "Dave", "Mallory", "Gail", "Fay")
+    }
+    members = [people[name] for name in ("alice", "bob", "carol", "mallory", "fay")]
+    group = sandbox.create_group("Team", members=members, admins=[people["gail"]])
+    for user in people.values():
+        await bot.say(user, "/start")
+    preview = await bot.say(people["alice"], "/schedule Team sync | 2026-11-28 12:00 | 60m", group)
+    await bot.tap(people["alice"], preview, "Confirm")
+    with Session(bot.services_engine()) as session:
+        code = session.exec(select(Meeting)).one().code
+    await bot.say(people["alice"], f"/invite {code} @bob @carol @fay", group)
+    sandbox.block_bot(people["fay"])
+    await bot.settle()
+    return people, group, code
+
+
+# --- features ------------------------------------------------------------------------------
+
+
+async def test_feature_defaults_and_personal_overrides_reach_the_tokens(
+    bot: BotHarness, sandbox: Sandbox
+) -> None:
+    people, group, code = await _team(bot, sandbox)
+    alice, bob, carol = people["alice"], people["bob"], people["carol"]
+    before = _snapshot(bot)
+    wrong = await bot.say(alice, f"/features {code} recording=on bogus=on", group)
+    assert "Unknown feature “bogus”" in wrong.text
+    assert all(name in wrong.text for name in FEATURES)
+    wrong = await bot.say(alice, f"/features {code} recording=maybe", group)
+    assert "recording=on or recording=off" in wrong.text
+    wrong = await bot.say(alice, f"/features {code}", group)
+    assert "at least one feature" in wrong.text
+    assert _snapshot(bot) == before
+
+    # A meeting default for everyone, and one person's own settings on top.
+    reply = await bot.say(alice, f"/features {code} outbound-call=on", group)
+    assert f"Features for everyone in {code}: outbound-call=on." in reply.text
+    reply = await bot.say(alice, f"/features {code} @carol recording=on screen_sharing=off", group)
+    assert f"Features for Carol in {code}: recording=on, screen-sharing=off." in reply.text
+    assert "fresh link" not in reply.text  # no link went out yet
+    meeting = _meeting(bot, code)
+    assert meeting.feature_defaults == {"outbound-call": True}
+    with Session(bot.services_engine()) as session:
+        row = session.exec(select(Participant).where(Participant.user_id == carol.id)).one()
+        assert row.features == {"recording": True, "screen-sharing": False}
+    events = _audit(bot, "features")
+    assert [(e.actor_id, e.target_user_id, e.detail) for e in events] == [
+        (alice.id, None, "outbound-call=on"),
+        (alice.id, carol.id, "recording=on screen-sharing=off"),
+    ]
+
+    await bot.reminders(timedelta(minutes=110))
+    owner = _newest_claims(sandbox, alice)["context"]["features"]
+    member = _newest_claims(sandbox, bob)["context"]["features"]
+    personal = _newest_claims(sandbox, carol)["context"]["features"]
+    # The full set in every token: a feature left out would be denied.
+    assert set(owner) == set(member) == set(personal) == set(FEATURES)
+    assert all(owner.values())
+    assert member["screen-sharing"] is True
+    assert member["recording"] is member["livestreaming"] is member["transcription"] is False
+    assert member["outbound-call"] is True  # the meeting's default
+    assert member["sip-outbound-call"] is False
+    assert personal["recording"] is True and personal["screen-sharing"] is False
+    assert personal["livestreaming"] is False and personal["outbound-call"] is True
+
+
+# --- roles ---------------------------------------------------------------------------------
+
+
+async def test_roles_by_name_and_by_reply_and_the_last_owner_stays(
+    bot: BotHarness, sandbox: Sandbox
+) -> None:
+    people, group, code = await _team(bot, sandbox)
+    alice, bob = people["alice"], people["bob"]
+    reply = await bot.say(alice, f"/role {code} @bob owner", group)
+    assert f"Bob is now owner in {code}." in reply.text
+    reply = await bot.say(alice, f"/role {code} @bob owner", group)
+    assert f"Bob is already owner in {code}." in reply.text
+    reply = await bot.say(alice, f"/demote {code} @bob", group)
+    assert f"Bob is now member in {code}." in reply.text
+
+    # By reply to the person's message.
+    bob_says = sandbox.send_text(bob, "I can host if you like", group)
+    reply = await bot.say(alice, f"/promote {code}", group, reply_to=bob_says)
+    assert f"Bob is now owner in {code}." in reply.text
+    reply = await bot.say(alice, f"/role {code} member", group, reply_to=bob_says)
+    assert f"Bob is now member in {code}." in reply.text
+
+    # Usage, unknown people and people outside the meeting.
+    reply = await bot.say(alice, f"/role {code} @bob boss", group)
+    assert "/role CODE @name owner|member" in reply.text
+    reply = await bot.say(alice, f"/promote {code} @nobody", group)
+    assert "I don't know @nobody yet" in reply.text
+    reply = await bot.say(alice, f"/promote {code} @mallory", group)
+    assert "not in meeting" in reply.text
+
+    # The last owner cannot step down; after promoting Bob she can, and Bob is then the last.
+    before = _snapshot(bot)
+    reply = await bot.say(alice, f"/demote {code} @alice", group)
+    assert "needs at least one owner" in reply.text and "Promote someone else first" in reply.text
+    assert _snapshot(bot) == before
+    await bot.say(alice, f"/promote {code} @bob", group, expect="now owner")
+    reply = await bot.say(bob, f"/demote {code} @alice", group)
+    assert f"Alice is now member in {code}." in reply.text
+    reply = await bot.say(bob, f"/demote {code} @bob", group)
+    assert "needs at least one owner" in reply.text
+    assert _roles(bot, code) == {
+        alice.id: "member",
+        bob.id: "owner",
+        people["carol"].id: "member",
+        people["fay"].id: "member",
+    }
+    events = [(e.actor_id, e.target_user_id, e.detail) for e in _audit(bot, "role")]
+    assert events == [
+        (alice.id, bob.id, "member -> owner"),
+        (alice.id, bob.id, "owner -> member"),
+        (alice.id, bob.id, "member -> owner"),
+        (alice.id, bob.id, "owner -> member"),
+        (alice.id, bob.id, "member -> owner"),
+        (bob.id, alice.id, "owner -> member"),
+    ]
+
+    # /participants: role, reachability and whether the link went out.
+    listing = await bot.say(alice, f"/participants {code}", group)
+    lines = listing.text.splitlines()
+    assert lines[0] == f"Participants of “Team sync” ({code}):"
+    assert "• Bob — owner, reachable, link not sent yet" in lines
+    assert "• Alice — member, reachable, link not sent yet" in lines
+    assert "• Fay — member, can't be reached, link not sent yet" in lines
+
+
+# --- who may -------------------------------------------------------------------------------
+
+
+async def test_members_and_strangers_are_refused_and_nothing_changes(
+    bot: BotHarness, sandbox: Sandbox
+) -> None:
+    people, group, code = await _team(bot, sandbox)
+    bob, mallory = people["bob"], people["mallory"]
+    before = _snapshot(bot)
+    commands = (
+        f"/role {code} @carol owner",
+        f"/promote {code} @bob",
+        f"/demote {code} @alice",
+        f"/features {code} recording=on",
+        f"/features {code} @bob livestreaming=on",
+        f"/rotate {code}",
+        f"/history {code}",
+        f"/cancel {code}",
+    )
+    for user in (bob, mallory):
+        for command in commands:
+            reply = await bot.say(user, command)
+            assert f"{REFUSED} for {code}." in reply.text, (user.first_name, command)
+    reply = await bot.say(mallory, f"/promote {code} @mallory", group)
+    assert REFUSED in reply.text
+    reply = await bot.say(mallory, f"/participants {code}")
+    assert REFUSED in reply.text
+    # Members may see who else comes, but not change anything.
+    reply = await bot.say(bob, f"/participants {code}")
+    assert "• Alice — owner" in reply.text
+    for command in ("/admin list", "/admin add @mallory", "/admin remove @root"):
+        reply = await bot.say(mallory, command)
+        assert "Only the bot's admins can change admins." in reply.text
+    assert _snapshot(bot) == before
+
+
+async def test_group_administrators_may_manage_the_groups_meetings_checked_each_time(
+    bot: BotHarness, sandbox: Sandbox
+) -> None:
+    people, group, code = await _team(bot, sandbox)
+    alice, carol, gail = people["alice"], people["carol"], people["gail"]
+    # Gail is no participant, but administers the group the meeting was scheduled in.
+    reply = await bot.say(gail, f"/promote {code} @carol", group)
+    assert f"Carol is now owner in {code}." in reply.text
+    reply = await bot.say(gail, f"/features {code} recording=on")  # from her private chat
+    assert f"Features for everyone in {code}" in reply.text
+    reply = await bot.say(gail, f"/history {code}")
+    assert f"Latest changes to {code}:" in reply.text
+    # A meeting from Alice's private chat belongs to no group: Gail has no say there.
+    preview = await bot.say(alice, "/schedule Private chat | 2026-11-29 12:00")
+    await bot.tap(alice, preview, "Confirm")
+    with Session(bot.services_engine()) as session:
+        private_code = session.exec(select(Meeting).where(Meeting.chat_id == None)).one().code  # noqa: E711
+    await bot.say(alice, f"/invite {private_code} @carol")
+    reply = await bot.say(gail, f"/promote {private_code} @carol")
+    assert f"{REFUSED} for {private_code}." in reply.text
+
+    # Rights are looked up when the command comes: no longer an administrator, no longer allowed.
+    sandbox.add_member(group, gail, admin=False)
+    before = _snapshot(bot)
+    reply = await bot.say(gail, f"/demote {code} @carol", group)
+    assert REFUSED in reply.text
+    reply = await bot.say(gail, f"/rotate {code}")
+    assert REFUSED in reply.text
+    assert _snapshot(bot) == before
+    sandbox.add_member(group, gail, admin=True)
+    reply = await bot.say(gail, f"/demote {code} @carol", group)
+    assert f"Carol is now member in {code}." in reply.text
+    assert [e.actor_id for e in _audit(bot, "role")] == [gail.id, gail.id]
+
+
+async def test_bot_admins_from_settings_and_by_command(
+    bot: BotHarness, sandbox: Sandbox, root: User
+) -> None:
+    people, _group, code = await _team(bot, sandbox)
+    alice, bob, dave = people["alice"], people["bob"], people["dave"]
+    await bot.say(root, "/start")
+    listing = await bot.say(root, "/admin list")
+    assert listing.text.splitlines() == ["Bot admins:", "• Root (from ADMIN_IDS)"]
+    reply = await bot.say(root, "/admin add @dave")
+    assert "Dave is now a bot admin." in reply.text
+    reply = await bot.say(root, "/admin remove @root")
+    assert "ADMIN_IDS" in reply.text and "no longer" not in reply.text
+    reply = await bot.say(root, "/admin promote @dave")
+    assert "/admin add @name" in reply.text
+    reply = await bot.say(root, "/admin add @nobody")
+    assert "I don't know @nobody yet" in reply.text
+    [added] = _audit(bot, "admin-add")
+    assert (added.actor_id, added.target_user_id, added.meeting_id) == (root.id, dave.id, None)
+
+    # Kept in the database: still an admin after a restart.
+    await bot.restart()
+    listing = await bot.say(dave, "/admin list")
+    assert "• Root (from ADMIN_IDS)" in listing.text
+    assert "• Dave (added by command)" in listing.text
+
+    # Admins act on meetings they are not in.
+    reply = await bot.say(dave, f"/promote {code} @bob")
+    assert f"Bob is now owner in {code}." in reply.text
+    reply = await bot.say(root, f"/features {code} @bob recording=off")
+    assert f"Features for Bob in {code}: recording=off." in reply.text
+    reply = await bot.say(root, f"/history {code}")
+    assert "Dave role Bob member -> owner" in reply.text
+
+    # Removed again: the meeting is out of reach, and an admin can cancel Alice's meeting.
+    reply = await bot.say(root, "/admin remove @dave")
+    assert "Dave is no longer a bot admin." in reply.text
+    before = _snapshot(bot)
+    reply = await bot.say(dave, f"/demote {code} @bob")
+    assert REFUSED in reply.text
+    reply = await bot.say(dave, "/admin add @dave")
+    assert "Only the bot's admins can change admins." in reply.text
+    assert _snapshot(bot) == before
+    reply = await bot.say(root, f"/cancel {code}")
+    assert "Cancelled" in reply.text
+    assert _meeting(bot, code).status == "cancelled"
+    await sandbox.wait_for_message(alice, contains="Cancelled")
+    assert bob.id in _roles(bot, code)
+    assert [e.action for e in _audit(bot)][-4:] == ["role", "features", "admin-remove", "cancel"]
+
+
+# --- history -------------------------------------------------------------------------------
+
+
+async def test_history_shows_the_latest_twenty_to_owners_and_admins(
+    bot: BotHarness, sandbox: Sandbox, root: User
+) -> None:
+    people, group, code = await _team(bot, sandbox)
+    alice, carol = people["alice"], people["carol"]
+    meeting = _meeting(bot, code)
+    # An older past: 25 earlier changes.
+    with session_scope(bot.services_engine()) as session:
+        for number in range(25):
+            session.add(
+                AuditEvent(
+                    meeting_id=meeting.id,
+                    actor_id=alice.id,
+                    action="seed",
+                    detail=f"old-{number:02d}",
+                    at=bot.clock() - timedelta(hours=30 - number),
+                )
+            )
+    await bot.say(alice, f"/promote {code} @carol", group)
+    await bot.say(alice, f"/features {code} recording=on", group)
+    await bot.say(alice, f"/rotate {code}", group)
+    history = await bot.say(alice, f"/history {code}", group)
+    lines = history.text.splitlines()
+    assert lines[0] == f"Latest changes to {code}:"
+    assert len(lines) == 21
+    assert "Alice rotate" in lines[1]
+    assert "Alice features recording=on" in lines[2]
+    assert "Alice role Carol member -> owner" in lines[3]
+    assert "old-24" in lines[4] and "old-08" in lines[20]
+    assert "old-07" not in history.text and "schedule" not in history.text
+    # Owners (Carol, promoted) and admins see it; members and strangers do not.
+    assert (await bot.say(carol, f"/history {code}")).text == history.text
+    assert f"Latest changes to {code}:" in (await bot.say(root, f"/history {code}")).text
+    for user in (people["bob"], people["mallory"]):
+        reply = await bot.say(user, f"/history {code}")
+        assert REFUSED in reply.text and "old-" not in reply.text
+
+
+# --- changes after the links went out ------------------------------------------------------
+
+
+async def test_changes_after_the_links_send_fresh_links_and_rotate_moves_the_room(
+    bot: BotHarness, sandbox: Sandbox
+) -> None:
+    people, group, code = await _team(bot, sandbox)
+    alice, bob, carol = people["alice"], people["bob"], people["carol"]
+    await bot.reminders(timedelta(minutes=110))
+    old_room = _meeting(bot, code).room
+    assert [len(_links(sandbox, user)) for user in (alice, bob, carol)] == [1, 1, 1]
+    listing = await bot.say(alice, f"/participants {code}", group)
+    assert "• Carol — member, reachable, link sent" in listing.text
+    assert "• Fay — member, can't be reached, link not sent yet" in listing.text
+
+    # A new role: Bob gets an owner link, and is told the old one still works.
+    reply = await bot.say(alice, f"/promote {code} @bob", group)
+    assert f"Bob is now owner in {code}." in reply.text
+    await bot.reminders()
+    [_first, (room, token)] = _links(sandbox, bob)
+    assert room == old_room
+    user = _claims(token)["context"]["user"]
+    assert user["affiliation"] == "owner" and user["moderator"] is True
+    notice = next(m for m in reversed(sandbox.inbox(bob)) if "jwt=" in m.text)
+    assert "Your rights in “Team sync” changed" in notice.text
+    assert "Your previous link keeps working until it expires" in notice.text
+    assert [len(_links(sandbox, user)) for user in (alice, carol)] == [1, 1]
+
+    # One person's features: only Carol's link is renewed, and Alice hears the old one lives on.
+    reply = await bot.say(alice, f"/features {code} @carol recording=on", group)
+    assert "1 people get a fresh link" in reply.text
+    assert "Old links keep working until they expire" in reply.text
+    assert f"/rotate {code}" in reply.text
+    await bot.reminders()
+    [(_, old_token), (_, new_token)] = _links(sandbox, carol)
+    assert _claims(old_token)["context"]["features"]["recording"] is False
+    assert _claims(new_token)["context"]["features"]["recording"] is True
+    assert _claims(new_token)["context"]["user"]["affiliation"] == "member"
+    assert [len(_links(sandbox, user)) for user in (alice, bob)] == [1, 2]
+
+    # A demotion after the links: the owner link is replaced by a member link.
+    await bot.say(alice, f"/demote {code} @bob", group, expect="now member")
+    await bot.reminders()
+    assert _newest_claims(sandbox, bob)["context"]["user"]["affiliation"] == "member"
+
+    # /rotate: a new room, and everyone who had a link gets one for it.
+    reply = await bot.say(alice, f"/rotate {code}", group)
+    assert f"{code} has a new room" in reply.text and "3 fresh links go out" in reply.text
+    await bot.reminders()
+    new_room = _meeting(bot, code).room
+    assert new_room != old_room
+    for person, affiliation, count in (
+        (alice, "owner", 2),
+        (bob, "member", 4),
+        (carol, "member", 3),
+    ):
+        assert len(_links(sandbox, person)) == count
+        claims = _newest_claims(sandbox, person)
+        assert claims["room"] == new_room
+        assert claims["context"]["user"]["affiliation"] == affiliation
+        notice = next(m for m in reversed(sandbox.inbox(person)) if "jwt=" in m.text)
+        assert "moved to a new room" in notice.text
+    assert _newest_claims(sandbox, carol)["context"]["features"]["recording"] is True
+    assert _links(sandbox, people["fay"]) == []
+    assert [e.action for e in _audit(bot)][-4:] == ["role", "features", "role", "rotate"]
+    # Another sweep sends nothing more.
+    await bot.reminders(timedelta(minutes=1))
+    assert len(_links(sandbox, alice)) == 2
+
+
+# --- forged buttons ------------------------------------------------------------------------
+
+
+async def test_forged_buttons_change_nothing(bot: BotHarness, sandbox: Sandbox) -> None:
+    people, group, code = await _team(bot, sandbox)
+    alice, bob, mallory = people["alice"], people["bob"], people["mallory"]
+    announcement = next(m for m in sandbox.chat_messages(group) if code in m.text)
+    before = _snapshot(bot)
+    for user, message in (
+        (bob, bot.newest(bob)),
+        (mallory, bot.newest(mallory)),
+        (mallory, announcement),
+        (bob, announcement),
+    ):
+        answer = await bot.tap(user, message, data=f"mt:c:{code}")
+        assert REFUSED in (answer.text or ""), user.first_name
+    answer = await bot.tap(mallory, announcement, data=f"mt:x:{code}")
+    assert "You are not in meeting" in (answer.text or "")
+    answer = await bot.tap(mallory, bot.newest(mallory), data=f"mt:i:{code}")
+    assert "not for you" in (answer.text or "")
+    answer = await bot.tap(mallory, bot.newest(mallory), data=f"mt:c:{code}:extra")
+    assert "not for you" in (answer.text or "")
+    # The only owner cannot leave by a button either.
+    answer = await bot.tap(alice, bot.newest(alice), data=f"mt:x:{code}")
+    assert "only owner" in (answer.text or "")
+    assert _snapshot(bot) == before
+    assert _meeting(bot, code).status == "scheduled"
