@@ -113,7 +113,7 @@ def _in_flight(harness: ScaledHarness) -> int:
 
 
 async def run(
-    participants: int, scale: float, concurrency: int | None, profile: bool = False
+    participants: int, scale: float, concurrency: int | None, profile: str | None = None
 ) -> None:
     """Seed, jump to the reminder time, sweep until done, print the table."""
     counter = _LogCounter()
@@ -145,7 +145,7 @@ async def run(
             limited_before = sandbox.stats.rate_limited
 
             clock.set(MEETING_START - harness.services.rules.remind_before)
-            profiler = cProfile.Profile() if profile else None
+            profiler = cProfile.Profile() if profile is not None else None
             if profiler is not None:
                 profiler.enable()
             began = time.perf_counter()
@@ -168,8 +168,8 @@ async def run(
             wall = time.perf_counter() - began
             if profiler is not None:
                 profiler.disable()
-                pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
-                pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
+                profiler.dump_stats(profile)
+                pstats.Stats(profiler).sort_stats("cumulative").print_stats(30)
 
             calls = sandbox.calls[calls_before:]
             sends = [c for c in calls if c.method == "sendMessage"]
@@ -246,7 +246,9 @@ def main() -> None:
     parser.add_argument(
         "--concurrency", type=int, default=None, help="override DeliveryService's semaphore"
     )
-    parser.add_argument("--profile", action="store_true", help="cProfile the fan-out")
+    parser.add_argument(
+        "--profile", metavar="FILE", help="cProfile the fan-out, write the stats to FILE"
+    )
     args = parser.parse_args()
     asyncio.run(run(args.participants, args.scale, args.concurrency, args.profile))
 

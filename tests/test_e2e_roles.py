@@ -403,8 +403,9 @@ async def test_history_shows_the_latest_twenty_to_owners_and_admins(
     assert "Alice rotate" in lines[1]
     assert "Alice features recording=on" in lines[2]
     assert "Alice role Carol member -> owner" in lines[3]
-    assert "old-24" in lines[4] and "old-08" in lines[20]
-    assert "old-07" not in history.text and "schedule" not in history.text
+    assert "Alice join Fay member" in lines[4] and "Alice schedule Team sync" in lines[7]
+    assert "old-24" in lines[8] and "old-12" in lines[20]
+    assert "old-11" not in history.text
     # Owners (Carol, promoted) and admins see it; members and strangers do not.
     assert (await bot.say(carol, f"/history {code}")).text == history.text
     assert f"Latest changes to {code}:" in (await bot.say(root, f"/history {code}")).text
