@@ -275,6 +275,7 @@ def _meeting_buttons(meeting: Meeting, role: Role) -> list[Button]:
         Button(_("ℹ️ Details"), data=f"mt:i:{meeting.code}"),
     ]
     if role is Role.OWNER:
+        row.append(Button(_("🕒 Reschedule"), data=f"mt:r:{meeting.code}"))
         row.append(Button(_("✖ Cancel"), data=f"mt:c:{meeting.code}"))
     else:
         row.append(Button(_("Leave"), data=f"mt:x:{meeting.code}"))
@@ -363,8 +364,26 @@ async def meeting_button(update: Update, context: BotContext) -> None:
     elif action == "c":
         await _cancel(update, context, code)
         await query.answer(_("Cancelled."))
+    elif action == "r":
+        await _explain_reschedule(update, context, code)
     else:
         await query.answer(not_for_you(), show_alert=True)
+
+
+async def _explain_reschedule(update: Update, context: BotContext, code: str) -> None:
+    query = update.callback_query
+    assert query is not None
+    services = context.services
+    with session_scope(services.engine) as session:
+        meeting = meetings.find_meeting(session, code)
+    actor = await actor_for(update, context, meeting.chat_id)
+    with session_scope(services.engine) as session:
+        meetings.require_manager(session, meeting, actor)
+    await query.answer()
+    await reply(
+        update,
+        _("Send the new time: /reschedule {code} next friday 10:00").format(code=meeting.code),
+    )
 
 
 async def _details(update: Update, context: BotContext, code: str) -> None:

@@ -31,6 +31,7 @@ class BotHarness:
         settings_factory: Any,
         *,
         sweep_interval: float = 0.2,
+        rate_limit_scale: float = 1.0,
         **overrides: Any,
     ) -> None:
         self.sandbox = sandbox
@@ -38,6 +39,7 @@ class BotHarness:
         self.database = database
         self.settings_factory = settings_factory
         self.sweep_interval = sweep_interval
+        self.rate_limit_scale = rate_limit_scale
         self.overrides = overrides
         self.application: Any = None
 
@@ -68,7 +70,10 @@ class BotHarness:
     async def start(self, *, webhook_port: int | None = None, secret_token: str = "") -> None:
         """Build and start the bot, polling the sandbox (or, with a port, by webhook)."""
         self.application = build_application(
-            self.settings, clock=self.clock, sweep_interval=self.sweep_interval
+            self.settings,
+            clock=self.clock,
+            sweep_interval=self.sweep_interval,
+            rate_limit_scale=self.rate_limit_scale,
         )
         # The order run_polling and run_webhook use: initialize, post_init, updater, start.
         await self.application.initialize()
