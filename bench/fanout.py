@@ -15,14 +15,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
+import importlib.util
 import logging
 import pstats
 import re
+import sys
 import tempfile
 import time
+import types
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlmodel import Session, col, func, select
 
@@ -30,6 +34,7 @@ from bench._common import BOT_TOKEN, BOT_USERNAME, ScaledHarness, make_settings
 from bot import meetings
 from bot.app import TELEGRAM_GLOBAL_RATE
 from bot.clock import ManualClock
+from bot.delivery import DeliveryService
 from bot.meetings import Actor, Draft
 from bot.sandbox import RateLimits, Sandbox
 from bot.sandbox.models import User as SandboxUser
@@ -103,6 +108,23 @@ def _seed(
     return people, meeting_id, time.perf_counter() - began
 
 
+def _time_db_steps(delivery: DeliveryService) -> Counter[str]:
+    """Wrap the service's synchronous database steps to add up the time spent in them."""
+    spent: Counter[str] = Counter()
+    for name in ("_claim_due", "_prepare", "_finish", "_retry"):
+        original = getattr(delivery, name)
+
+        def timed(*args: Any, _original: Any = original, _name: str = name, **kw: Any) -> Any:
+            began = time.perf_counter()
+            try:
+                return _original(*args, **kw)
+            finally:
+                spent[_name] += time.perf_counter() - began
+
+        setattr(delivery, name, timed)
+    return spent
+
+
 def _in_flight(harness: ScaledHarness) -> int:
     with Session(harness.services.engine) as session:
         return session.exec(
@@ -140,6 +162,7 @@ async def run(
             assert delivery is not None
             if concurrency is not None:
                 delivery._concurrency = concurrency
+            timers = _time_db_steps(delivery)
             await asyncio.sleep(0.3)  # let the start-up sweep (nothing due) finish
             calls_before = len(sandbox.calls)
             limited_before = sandbox.stats.rate_limited
@@ -213,12 +236,23 @@ async def run(
     )
     print(
         f"bot: build_application(rate_limit_scale={scale:g}) -> AIORateLimiter "
-        f"{allowed:g}/s; DeliveryService concurrency={delivery._concurrency}"
+        f"{allowed:g}/s; DeliveryService concurrency={delivery._concurrency}; "
+        f"sniffio for httpcore: {sniffio_state()}"
     )
     print(f"(seeding the database took {seed_seconds:.1f} s, not counted)")
     rows = [
         ("wall time, reminder time -> nothing pending", f"{wall:.2f} s"),
         ("sweeps run", f"{sweeps}"),
+        (
+            "per link: DB steps (claim+prepare+finish)",
+            f"{sum(timers.values()) / max(links, 1) * 1e3:.2f} ms  ("
+            + ", ".join(f"{k.strip('_')} {v / max(links, 1) * 1e3:.2f}" for k, v in timers.items())
+            + ")",
+        ),
+        (
+            "per link: rest (PTB+httpx, sandbox, loop)",
+            f"{(wall - sum(timers.values())) / max(links, 1) * 1e3:.2f} ms",
+        ),
         ("links delivered (jwt messages in sandbox)", f"{links:,}"),
         ("achieved link rate", f"{rate:,.0f} msg/s"),
         (f"share of allowed {allowed:g}/s (goal >= {GOAL_SHARE})", f"{share:.2f}"),
@@ -238,6 +272,21 @@ async def run(
         print(f"log x{n}: {line}")
 
 
+def _fake_sniffio() -> None:
+    """httpcore imports sniffio for every lock and event it makes; without it, that import
+    fails and searches sys.path each time. A stand-in module shows what installing it saves."""
+    module = types.ModuleType("sniffio")
+    module.current_async_library = lambda: "asyncio"  # type: ignore[attr-defined]
+    sys.modules["sniffio"] = module
+
+
+def sniffio_state() -> str:
+    """Whether httpcore finds sniffio (missing: a failed import per lock and event)."""
+    if "sniffio" in sys.modules and not hasattr(sys.modules["sniffio"], "__file__"):
+        return "faked (--fake-sniffio)"
+    return "installed" if importlib.util.find_spec("sniffio") else "MISSING"
+
+
 def main() -> None:
     """Parse the options and run."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
@@ -249,7 +298,14 @@ def main() -> None:
     parser.add_argument(
         "--profile", metavar="FILE", help="cProfile the fan-out, write the stats to FILE"
     )
+    parser.add_argument(
+        "--fake-sniffio",
+        action="store_true",
+        help="pretend sniffio is installed (what adding the sniffio dependency would do)",
+    )
     args = parser.parse_args()
+    if args.fake_sniffio:
+        _fake_sniffio()
     asyncio.run(run(args.participants, args.scale, args.concurrency, args.profile))
 
 

@@ -10,7 +10,6 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from telegram import BotCommand, Update
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
@@ -27,6 +26,7 @@ from bot.delivery import DeliveryService
 from bot.handlers import participation, people, roles, scheduling, series
 from bot.handlers.common import BotContext
 from bot.handlers.messenger import TelegramMessenger
+from bot.handlers.ratelimit import MessageRateLimiter
 from bot.i18n import _, use_language
 from bot.meetings import Rules
 from bot.services import Services
@@ -98,7 +98,7 @@ def build_application(
         .base_url(settings.telegram_api_base_url)
         .context_types(ContextTypes(context=BotContext))
         .rate_limiter(
-            AIORateLimiter(
+            MessageRateLimiter(
                 overall_max_rate=global_rate * rate_limit_scale,
                 group_max_rate=TELEGRAM_GROUP_RATE_PER_MINUTE * rate_limit_scale,
                 max_retries=2,

@@ -413,9 +413,10 @@ def require_manager(session: Session, meeting: Meeting, actor: Actor) -> None:
     """NotAllowed unless the actor may change this meeting."""
     if not may_manage(session, meeting, actor):
         raise NotAllowed(
-            _("Only the meeting's owners and the bot's admins can do that for {code}.").format(
-                code=meeting.code
-            )
+            _(
+                "Only the meeting's owners, the bot's admins and (for a group's meetings) "
+                "the group's administrators can do that for {code}."
+            ).format(code=meeting.code)
         )
 
 

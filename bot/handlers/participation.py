@@ -17,6 +17,7 @@ from bot.handlers.common import (
     command_args,
     guarded,
     is_private,
+    keyboard_markup,
     not_for_you,
     refuse,
     remember,
@@ -330,8 +331,6 @@ async def page_button(update: Update, context: BotContext) -> None:
     # The page is rebuilt for whoever pressed: nobody sees another person's list.
     text, keyboard = _meetings_page(context, tg_user.id, page)
     await query.answer()
-    from bot.handlers.common import keyboard_markup
-
     if query.message is not None and query.message.chat.type == "private":
         await query.edit_message_text(
             text, parse_mode="HTML", reply_markup=keyboard_markup(keyboard)

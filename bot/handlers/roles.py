@@ -19,21 +19,28 @@ from bot.handlers.common import (
     reply,
 )
 from bot.handlers.render import role_name
-from bot.i18n import _, format_when
+from bot.i18n import _, format_when, ngettext
 from bot.jitsi import Role
 from bot.meetings import user_zone
 from storage.db import session_scope
 from storage.models import DeliveryStatus, Meeting, User
 
 
-def _target(update: Update, words: list[str]) -> int | None:
-    """The person a command names: by reply, text_mention, @username or numeric id."""
+def _replied_user(update: Update) -> int | None:
+    """The person whose message the command answers (never the bot itself)."""
     message = update.effective_message
     assert message is not None
     if message.reply_to_message and message.reply_to_message.from_user:
         replied = message.reply_to_message.from_user
         if not replied.is_bot:
             return replied.id
+    return None
+
+
+def _mentioned_user(update: Update) -> int | None:
+    """A person named by a text_mention (people without a @username)."""
+    message = update.effective_message
+    assert message is not None
     for entity in message.entities:
         if entity.type == MessageEntity.TEXT_MENTION and entity.user:
             return entity.user.id
@@ -41,14 +48,21 @@ def _target(update: Update, words: list[str]) -> int | None:
 
 
 def _resolve_target(update: Update, context: BotContext, words: list[str]) -> int | None:
-    direct = _target(update, words)
+    """The person a command names: by text_mention, @username or numeric id, else by reply.
+
+    A name written in the command wins over the message it happens to answer, so
+    "/promote CODE @bob" sent as a reply to Carol's message promotes Bob, not Carol.
+    """
     message = update.effective_message
     services = context.services
     with session_scope(services.engine) as session:
-        if message and message.reply_to_message and message.reply_to_message.from_user:
-            remember(session, message.reply_to_message.from_user)
-        if direct is not None:
-            return direct
+        reply_to = message.reply_to_message if message else None
+        replied = reply_to.from_user if reply_to else None
+        if replied is not None and not replied.is_bot:
+            remember(session, replied)
+        mentioned = _mentioned_user(update)
+        if mentioned is not None:
+            return mentioned
         for word in words:
             if word.startswith("@"):
                 user = meetings.find_user_by_username(session, word)
@@ -61,7 +75,7 @@ def _resolve_target(update: Update, context: BotContext, words: list[str]) -> in
                 return user.id
             if word.isdigit():
                 return int(word)
-    return None
+    return _replied_user(update)
 
 
 async def _meeting_and_actor(
@@ -218,9 +232,12 @@ async def features(update: Update, context: BotContext) -> None:
         who=html.escape(who), code=meeting.code, changes=summary
     )
     if resent:
-        text += "\n" + _(
+        text += "\n" + ngettext(
+            "{count} person gets a fresh link. Old links keep working until they expire; "
+            "use /rotate {code} to shut them out.",
             "{count} people get a fresh link. Old links keep working until they expire; "
-            "use /rotate {code} to shut them out."
+            "use /rotate {code} to shut them out.",
+            len(resent),
         ).format(count=len(resent), code=meeting.code)
     await reply(update, text)
 

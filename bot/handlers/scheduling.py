@@ -10,13 +10,14 @@ from typing import Any
 
 from telegram import Update
 
-from bot import meetings
+from bot import meetings, timeparse
 from bot.handlers.common import (
     BotContext,
     actor_for,
     command_args,
     guarded,
     is_private,
+    keyboard_markup,
     refuse,
     reply,
 )
@@ -73,8 +74,6 @@ def _preview(pending: PendingDraft, draft_id: str) -> tuple[str, list[list[Butto
         "🕒 " + html.escape(format_span(draft.starts_at, draft.ends_at, draft.zone)),
     ]
     if draft.rrule:
-        from bot import timeparse
-
         lines.append(
             "🔁 "
             + html.escape(
@@ -327,7 +326,9 @@ async def _confirm_schedule(update: Update, context: BotContext, pending: Pendin
                 Button(_("My link"), url=start_link(bot_name, link_payload)),
             ]
         ]
-        await query.edit_message_text(text, parse_mode="HTML", reply_markup=_markup(keyboard))
+        await query.edit_message_text(
+            text, parse_mode="HTML", reply_markup=keyboard_markup(keyboard)
+        )
         return
     text = (
         _("Saved. You are the owner.")
@@ -342,14 +343,8 @@ async def _confirm_schedule(update: Update, context: BotContext, pending: Pendin
         text,
         parse_mode="HTML",
         disable_web_page_preview=True,
-        reply_markup=_markup([calendar_buttons(meeting, bot_name)]),
+        reply_markup=keyboard_markup([calendar_buttons(meeting, bot_name)]),
     )
-
-
-def _markup(keyboard: list[list[Button]]) -> Any:
-    from bot.handlers.common import keyboard_markup
-
-    return keyboard_markup(keyboard)
 
 
 @guarded
