@@ -31,6 +31,7 @@ DEMO_BOT = "jitsi_meetings_demo_bot"
 DEMO_JITSI = "https://meet.example.com"
 DEMO_APP_ID = "meetbot"
 WIDTH = 92
+FAST_CLOCK = 60  # demo seconds per real second in --interactive
 
 
 class Transcript:
@@ -211,22 +212,27 @@ async def play(out: Any = None, *, interactive: bool = False) -> dict[str, Any]:
             file=show.out,
         )
         if interactive:
-            await _stay_interactive(sandbox, people, team)
+            await _stay_interactive(sandbox, people, team, clock)
     finally:
         await bot.stop()
         await sandbox.stop()
     return result
 
 
-async def _stay_interactive(sandbox: Sandbox, people: dict[str, User], team: Chat) -> None:
+async def _stay_interactive(
+    sandbox: Sandbox, people: dict[str, User], team: Chat, clock: ManualClock
+) -> None:
     print(
         f"\nThe sandbox and the bot keep running. Open {sandbox.url}/ to write as any of "
         f"{', '.join(people)} (private chats and the “{team.title}” group) and tap buttons. "
+        f"The demo clock runs {FAST_CLOCK}x faster than real time, so reminders come soon. "
         "Ctrl-C stops.",
         flush=True,
     )
     with contextlib.suppress(asyncio.CancelledError):
-        await asyncio.Event().wait()
+        while True:
+            await asyncio.sleep(1)
+            clock.advance(timedelta(seconds=FAST_CLOCK))
 
 
 def demo_main(argv: Sequence[str]) -> int:

@@ -115,6 +115,14 @@ def new_code(session: Session) -> str:
             return code
 
 
+def unused_room_name(session: Session, title: str) -> str:
+    """A room name from the title that no other meeting uses."""
+    while True:
+        room = make_room_name(title)
+        if session.exec(select(Meeting.id).where(Meeting.room == room)).first() is None:
+            return room
+
+
 def normalize_code(text: str) -> str:
     """Meeting codes are typed in any case; they are stored upper-case."""
     return text.strip().upper()
@@ -348,7 +356,7 @@ def create_meeting(
     meeting = Meeting(
         code=new_code(session),
         title=draft.title,
-        room=make_room_name(draft.title),
+        room=unused_room_name(session, draft.title),
         starts_at=draft.starts_at,
         ends_at=draft.ends_at,
         zone=draft.zone,
@@ -1098,7 +1106,7 @@ def rotate_room(session: Session, *, meeting: Meeting, actor: Actor, now: dateti
     """A new room name, so old links lead to an empty room; fresh links to all who had one."""
     require_manager(session, meeting, actor)
     require_active(meeting, now)
-    meeting.room = make_room_name(meeting.title)
+    meeting.room = unused_room_name(session, meeting.title)
     meeting.version += 1
     session.add(meeting)
     _audit(session, meeting, actor.user_id, "rotate", None, "", now)

@@ -25,3 +25,13 @@ async def test_timezone_and_email(bot: BotHarness, sandbox: Sandbox) -> None:
     assert "a@example.com" in (await bot.say(alice, "/email a@example.com")).text
     assert "not an e-mail" in (await bot.say(alice, "/email nope")).text
     assert "removed" in (await bot.say(alice, "/email off")).text
+
+
+def test_long_texts_are_paged_at_line_ends() -> None:
+    from bot.handlers.common import split_pages
+
+    text = "\n".join(f"• participant number {n}" for n in range(600))
+    pages = split_pages(text)
+    assert len(pages) > 1
+    assert all(0 < len(page) <= 4096 for page in pages)
+    assert "\n".join(pages) == text

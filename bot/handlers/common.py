@@ -81,20 +81,40 @@ def clip(text: str) -> str:
 async def reply(
     update: Update, text: str, keyboard: Keyboard = (), *, quote: bool = False
 ) -> Message | None:
-    """Answer in the chat the update came from."""
+    """Answer in the chat the update came from; long texts go out in pages, buttons on the last."""
     chat = update.effective_chat
     if chat is None:
         return None
     bot = update.get_bot()
     reply_to = update.effective_message.message_id if quote and update.effective_message else None
-    return await bot.send_message(
-        chat.id,
-        clip(text),
-        parse_mode=ParseMode.HTML,
-        reply_markup=keyboard_markup(keyboard),
-        reply_to_message_id=reply_to,
-        disable_web_page_preview=True,
-    )
+    pages = split_pages(text)
+    message = None
+    for number, page in enumerate(pages, 1):
+        message = await bot.send_message(
+            chat.id,
+            page,
+            parse_mode=ParseMode.HTML,
+            reply_markup=keyboard_markup(keyboard) if number == len(pages) else None,
+            reply_to_message_id=reply_to,
+            disable_web_page_preview=True,
+        )
+    return message
+
+
+def split_pages(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
+    """Cut a long text at line ends into messages Telegram accepts (one line never splits tags)."""
+    pages: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) <= limit:
+            current = candidate
+            continue
+        if current:
+            pages.append(current)
+        current = clip(line)
+    pages.append(current)
+    return pages
 
 
 def remember(session: Session, tg_user: TelegramUser, *, started: bool = False) -> User:
