@@ -198,6 +198,13 @@ async def actor_for(update: Update, context: BotContext, chat_id: int | None) ->
     return Actor(user_id=tg_user.id, is_bot_admin=admin, admin_of_chat=admin_of)
 
 
+async def actor_for_meeting(update: Update, context: BotContext, code: str) -> Actor:
+    """Who is acting on the meeting with this code (NotFound when there is none)."""
+    with session_scope(context.services.engine) as session:
+        chat_id = meetings.find_meeting(session, code).chat_id
+    return await actor_for(update, context, chat_id)
+
+
 def command_args(update: Update) -> str:
     """The text after the command (and after /cmd@botname)."""
     message = update.effective_message

@@ -13,7 +13,7 @@ from bot import meetings
 from bot.errors import NotAllowed
 from bot.handlers.common import (
     BotContext,
-    actor_for,
+    actor_for_meeting,
     command_args,
     guarded,
     is_private,
@@ -131,9 +131,7 @@ async def _invite_into(
 ) -> None:
     services = context.services
     now = services.clock()
-    with session_scope(services.engine) as session:
-        meeting = meetings.find_meeting(session, code)
-    actor = await actor_for(update, context, meeting.chat_id)
+    actor = await actor_for_meeting(update, context, code)
     with session_scope(services.engine) as session:
         meeting = meetings.find_meeting(session, code)
         meetings.require_manager(session, meeting, actor)
@@ -373,10 +371,9 @@ async def _explain_reschedule(update: Update, context: BotContext, code: str) ->
     query = update.callback_query
     assert query is not None
     services = context.services
+    actor = await actor_for_meeting(update, context, code)
     with session_scope(services.engine) as session:
         meeting = meetings.find_meeting(session, code)
-    actor = await actor_for(update, context, meeting.chat_id)
-    with session_scope(services.engine) as session:
         meetings.require_manager(session, meeting, actor)
     await query.answer()
     await reply(
@@ -481,9 +478,7 @@ async def cancel(update: Update, context: BotContext) -> None:
 
 async def _cancel(update: Update, context: BotContext, code: str) -> None:
     services = context.services
-    with session_scope(services.engine) as session:
-        meeting = meetings.find_meeting(session, code)
-    actor = await actor_for(update, context, meeting.chat_id)
+    actor = await actor_for_meeting(update, context, code)
     with session_scope(services.engine) as session:
         meeting = meetings.find_meeting(session, code)
         meetings.cancel_meeting(session, meeting=meeting, actor=actor, now=services.clock())

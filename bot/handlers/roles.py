@@ -11,7 +11,7 @@ from bot import meetings
 from bot.errors import InvalidInput, NotFound
 from bot.handlers.common import (
     BotContext,
-    actor_for,
+    actor_for_meeting,
     command_args,
     guarded,
     refuse,
@@ -23,7 +23,7 @@ from bot.i18n import _, format_when, ngettext
 from bot.jitsi import Role
 from bot.meetings import user_zone
 from storage.db import session_scope
-from storage.models import DeliveryStatus, Meeting, User
+from storage.models import DeliveryStatus, User
 
 
 def _replied_user(update: Update) -> int | None:
@@ -78,15 +78,6 @@ def _resolve_target(update: Update, context: BotContext, words: list[str]) -> in
     return _replied_user(update)
 
 
-async def _meeting_and_actor(
-    update: Update, context: BotContext, code: str
-) -> tuple[Meeting, meetings.Actor]:
-    services = context.services
-    with session_scope(services.engine) as session:
-        meeting = meetings.find_meeting(session, code)
-    return meeting, await actor_for(update, context, meeting.chat_id)
-
-
 async def _change_role(update: Update, context: BotContext, role: Role | None) -> None:
     words = command_args(update).split()
     usage = (
@@ -106,7 +97,7 @@ async def _change_role(update: Update, context: BotContext, role: Role | None) -
     target = _resolve_target(update, context, rest)
     if target is None:
         raise InvalidInput(usage)
-    meeting, actor = await _meeting_and_actor(update, context, code)
+    actor = await actor_for_meeting(update, context, code)
     services = context.services
     with session_scope(services.engine) as session:
         meeting = meetings.find_meeting(session, code)
@@ -162,7 +153,7 @@ async def participants(update: Update, context: BotContext) -> None:
     if not words:
         await refuse(update, _("Write /participants CODE."))
         return
-    meeting, actor = await _meeting_and_actor(update, context, words[0])
+    actor = await actor_for_meeting(update, context, words[0])
     services = context.services
     now = services.clock()
     with session_scope(services.engine) as session:
@@ -209,7 +200,7 @@ async def features(update: Update, context: BotContext) -> None:
     others = [word for word in words[1:] if "=" not in word]
     changes = meetings.parse_feature_changes(settings_words)
     target = _resolve_target(update, context, others)
-    meeting, actor = await _meeting_and_actor(update, context, code)
+    actor = await actor_for_meeting(update, context, code)
     services = context.services
     with session_scope(services.engine) as session:
         meeting = meetings.find_meeting(session, code)
@@ -249,7 +240,7 @@ async def history(update: Update, context: BotContext) -> None:
     if not words:
         await refuse(update, _("Write /history CODE."))
         return
-    meeting, actor = await _meeting_and_actor(update, context, words[0])
+    actor = await actor_for_meeting(update, context, words[0])
     services = context.services
     with session_scope(services.engine) as session:
         meeting = meetings.find_meeting(session, words[0])
@@ -279,7 +270,7 @@ async def rotate(update: Update, context: BotContext) -> None:
     if not words:
         await refuse(update, _("Write /rotate CODE."))
         return
-    meeting, actor = await _meeting_and_actor(update, context, words[0])
+    actor = await actor_for_meeting(update, context, words[0])
     services = context.services
     with session_scope(services.engine) as session:
         meeting = meetings.find_meeting(session, words[0])

@@ -14,6 +14,7 @@ from bot import meetings, timeparse
 from bot.handlers.common import (
     BotContext,
     actor_for,
+    actor_for_meeting,
     command_args,
     guarded,
     is_private,
@@ -359,10 +360,9 @@ async def reschedule(update: Update, context: BotContext) -> None:
         return
     services = context.services
     now = services.clock()
+    actor = await actor_for_meeting(update, context, code)
     with session_scope(services.engine) as session:
         meeting = meetings.find_meeting(session, code)
-    actor = await actor_for(update, context, meeting.chat_id)
-    with session_scope(services.engine) as session:
         meetings.require_manager(session, meeting, actor)
         meetings.require_active(meeting, now)
     when, _sep, duration = rest.partition("|")

@@ -10,7 +10,7 @@ from bot import meetings
 from bot.errors import InvalidInput, NotAllowed
 from bot.handlers.common import (
     BotContext,
-    actor_for,
+    actor_for_meeting,
     command_args,
     guarded,
     not_for_you,
@@ -84,9 +84,7 @@ async def _change_sitting(update: Update, context: BotContext, *, move: bool) ->
         return
     services = context.services
     now = services.clock()
-    with session_scope(services.engine) as session:
-        meeting = meetings.find_meeting(session, code)
-    actor = await actor_for(update, context, meeting.chat_id)
+    actor = await actor_for_meeting(update, context, code)
     with session_scope(services.engine) as session:
         meeting = meetings.find_meeting(session, code)
         zone = user_zone(session.get(User, tg_user.id), services.rules)
