@@ -1,4 +1,4 @@
-"""What the benchmarks share: settings, a bot harness with a rate-limit scale, phase timing."""
+"""What the benchmarks share: settings and a bot harness that times its start-up phases."""
 
 from __future__ import annotations
 
@@ -25,23 +25,23 @@ def make_settings(**overrides: Any) -> Settings:
         "log_level": "WARNING",
     }
     values.update(overrides)
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return Settings(_env_file=None, **values)
 
 
-class ScaledHarness(BotHarness):
-    """BotHarness that also passes rate_limit_scale to build_application and times the phases.
+class TimedHarness(BotHarness):
+    """BotHarness whose start() notes perf_counter() after each step in `marks`.
 
-    BotHarness.start() passes only clock and sweep_interval; everything else equals it.
-    `marks` gets perf_counter() after each step of start-up.
+    Same steps and order as BotHarness.start (build_application with the harness's clock,
+    sweep_interval and rate_limit_scale; initialize; post_init; updater; start), plus a hook,
+    after_post_init(), for when the delivery service exists but nothing polls yet.
     """
 
-    def __init__(self, *args: Any, rate_limit_scale: float = 1.0, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.rate_limit_scale = rate_limit_scale
         self.marks: dict[str, float] = {}
 
-    async def start(self) -> None:
-        """Build and start the bot, polling the sandbox (the order run_polling uses)."""
+    async def start(self, *, webhook_port: int | None = None, secret_token: str = "") -> None:
+        """Build and start the bot, polling the sandbox (or, with a port, by webhook)."""
         settings = self.settings
         self.marks["begin"] = time.perf_counter()
         self.application = build_application(
@@ -55,6 +55,19 @@ class ScaledHarness(BotHarness):
         self.marks["initialize"] = time.perf_counter()
         await self.application.post_init(self.application)
         self.marks["post_init"] = time.perf_counter()
-        await self.application.updater.start_polling(poll_interval=0.0, timeout=1)
+        self.after_post_init()
+        if webhook_port is None:
+            await self.application.updater.start_polling(poll_interval=0.0, timeout=1)
+        else:
+            await self.application.updater.start_webhook(
+                listen="127.0.0.1",
+                port=webhook_port,
+                url_path="telegram",
+                webhook_url=f"http://127.0.0.1:{webhook_port}/telegram",
+                secret_token=secret_token or None,
+            )
         await self.application.start()
         self.marks["start"] = time.perf_counter()
+
+    def after_post_init(self) -> None:
+        """Called between post_init and the updater (the delivery service exists from here)."""

@@ -71,6 +71,22 @@ def command_menu() -> list[BotCommand]:
     ]
 
 
+def rate_limiter(messages_per_second: float, scale: float) -> MessageRateLimiter:
+    """Pace sends a little under Telegram's limits, in small bursts.
+
+    A bucket as large as a whole second of traffic lets a burst through that Telegram answers
+    with 429, and every 429 pauses all sending; five at a time at 98 % of the rate does not.
+    """
+    burst = 5
+    return MessageRateLimiter(
+        overall_max_rate=burst,
+        overall_time_period=burst / (messages_per_second * 0.98),
+        group_max_rate=TELEGRAM_GROUP_RATE_PER_MINUTE,
+        group_time_period=60 / scale,
+        max_retries=2,
+    )
+
+
 def build_application(
     settings: Settings,
     *,
@@ -97,13 +113,7 @@ def build_application(
         .token(settings.require_bot_token())
         .base_url(settings.telegram_api_base_url)
         .context_types(ContextTypes(context=BotContext))
-        .rate_limiter(
-            MessageRateLimiter(
-                overall_max_rate=global_rate * rate_limit_scale,
-                group_max_rate=TELEGRAM_GROUP_RATE_PER_MINUTE * rate_limit_scale,
-                max_retries=2,
-            )
-        )
+        .rate_limiter(rate_limiter(global_rate * rate_limit_scale, rate_limit_scale))
         .post_init(_on_start)
         .post_shutdown(_on_stop)
         .build()
@@ -199,7 +209,10 @@ async def _on_start(application: Application[Any, Any, Any, Any, Any, Any]) -> N
     job_queue = application.job_queue
     assert job_queue is not None
     interval = float(application.bot_data["sweep_interval"])
-    job_queue.run_repeating(_sweep, interval=interval, first=0, name=SWEEP_JOB)
+    # A job due at "0" when added before the scheduler runs would wait a whole interval:
+    # the start-up sweep is a one-off that runs as soon as the scheduler starts.
+    job_queue.run_once(_sweep, when=0, name=WAKE_JOB)
+    job_queue.run_repeating(_sweep, interval=interval, first=interval, name=SWEEP_JOB)
 
     def wake() -> None:
         job_queue.run_once(_sweep, when=0, name=WAKE_JOB)

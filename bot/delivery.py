@@ -13,9 +13,9 @@ import html
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import and_, or_, update
+from sqlalchemy import and_, func, or_, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -49,6 +49,16 @@ log = logging.getLogger(__name__)
 STALE_SENDING = timedelta(minutes=5)
 MAX_BACKOFF = timedelta(seconds=60)
 BATCH_SIZE = 200
+
+
+@dataclass(frozen=True)
+class OutgoingLink:
+    """A claimed personal link, ready to send."""
+
+    delivery_id: int
+    user_id: int
+    meeting_id: int
+    text: str
 
 
 @dataclass
@@ -120,14 +130,29 @@ class DeliveryService:
             return report
 
     def _plan_series(self, now: datetime) -> None:
-        # Single meetings are planned when they change; series roll on to their next sitting.
+        """Roll series on to their next sitting once the planned one is over.
+
+        Single meetings are planned when they change. A series whose planned sitting has not
+        ended yet is skipped with one grouped query, so a sweep stays cheap with many series.
+        """
         with session_scope(self._engine) as session:
+            latest_planned = dict(
+                session.exec(
+                    select(Delivery.meeting_id, func.max(Delivery.occurrence_start))
+                    .where(col(Delivery.status) != DeliveryStatus.CANCELLED)
+                    .group_by(col(Delivery.meeting_id))
+                ).all()
+            )
             series = session.exec(
                 select(Meeting).where(
                     Meeting.status == MeetingStatus.SCHEDULED, col(Meeting.rrule).is_not(None)
                 )
             ).all()
             for meeting in series:
+                planned = latest_planned.get(meeting.id or 0)
+                length = meeting.ends_at - meeting.starts_at
+                if planned is not None and _as_utc(planned) + length > now:
+                    continue
                 occurrence = meetings.occurrence_after(session, meeting, now)
                 if occurrence is None:
                     continue
@@ -164,122 +189,136 @@ class DeliveryService:
                 .order_by(col(Participant.role).desc(), col(Delivery.due_at), col(Delivery.id))
                 .limit(BATCH_SIZE)
             ).all()
-            claimed = []
-            for delivery_id in candidates:
-                result = session.execute(
-                    update(Delivery)
-                    .where(
-                        col(Delivery.id) == delivery_id,
-                        or_(
-                            col(Delivery.status) == DeliveryStatus.PENDING,
-                            and_(
-                                col(Delivery.status) == DeliveryStatus.SENDING,
-                                col(Delivery.updated_at) < stale,
-                            ),
+            if not candidates:
+                return []
+            # One conditional UPDATE for the batch: a row another sweep took meanwhile no
+            # longer matches the condition and is not returned, so nobody sends it twice.
+            taken = session.execute(
+                update(Delivery)
+                .where(
+                    col(Delivery.id).in_(candidates),
+                    or_(
+                        col(Delivery.status) == DeliveryStatus.PENDING,
+                        and_(
+                            col(Delivery.status) == DeliveryStatus.SENDING,
+                            col(Delivery.updated_at) < stale,
                         ),
-                    )
-                    .values(
-                        status=DeliveryStatus.SENDING,
-                        attempts=col(Delivery.attempts) + 1,
-                        updated_at=now,
-                    )
+                    ),
                 )
-                if getattr(result, "rowcount", 0) == 1 and delivery_id is not None:
-                    claimed.append(delivery_id)
-            return claimed
+                .values(
+                    status=DeliveryStatus.SENDING,
+                    attempts=col(Delivery.attempts) + 1,
+                    updated_at=now,
+                )
+                .returning(col(Delivery.id))
+            ).scalars()
+            claimed = set(taken)
+            return [
+                delivery_id
+                for delivery_id in candidates
+                if delivery_id is not None and delivery_id in claimed
+            ]
 
     async def _send_batch(self, delivery_ids: list[int], report: SweepReport) -> None:
+        now = self._clock()
+        with session_scope(self._engine) as session:
+            outgoing = self._prepare(session, delivery_ids, now)
         # Bounded concurrency: the rate limiter paces the requests, this only caps open ones.
         semaphore = asyncio.Semaphore(self._concurrency)
 
-        async def send_one(delivery_id: int) -> None:
+        async def send_one(link: OutgoingLink) -> None:
             async with semaphore:
-                await self._deliver(delivery_id, report)
+                await self._deliver(link, report)
 
-        await asyncio.gather(*(send_one(delivery_id) for delivery_id in delivery_ids))
+        await asyncio.gather(*(send_one(link) for link in outgoing))
 
-    async def _deliver(self, delivery_id: int, report: SweepReport) -> None:
-        now = self._clock()
-        with session_scope(self._engine) as session:
-            prepared = self._prepare(session, delivery_id, now)
-        if prepared is None:
-            return
-        user_id, text, meeting_id = prepared
-        report.meetings.add(meeting_id)
+    async def _deliver(self, link: OutgoingLink, report: SweepReport) -> None:
+        report.meetings.add(link.meeting_id)
         try:
-            message_id = await self._messenger.send(user_id, text, broadcast=self._paid_broadcast)
+            message_id = await self._messenger.send(
+                link.user_id, link.text, broadcast=self._paid_broadcast
+            )
         except Unreachable as error:
-            self._finish(delivery_id, DeliveryStatus.UNREACHABLE, error=str(error))
+            self._finish(link.delivery_id, DeliveryStatus.UNREACHABLE, error=str(error))
             with session_scope(self._engine) as session:
                 meetings.set_reachable(
-                    session, user_id=user_id, reachable=False, blocked=error.blocked
+                    session, user_id=link.user_id, reachable=False, blocked=error.blocked
                 )
             report.unreachable += 1
         except Rejected as error:
-            self._finish(delivery_id, DeliveryStatus.FAILED, error=str(error)[:200])
-            log.error("link for delivery %s rejected: %s", delivery_id, error)
+            self._finish(link.delivery_id, DeliveryStatus.FAILED, error=str(error)[:200])
+            log.error("link for delivery %s rejected: %s", link.delivery_id, error)
         except RetryLater as error:
-            self._retry(delivery_id, timedelta(seconds=error.seconds), str(error))
+            self._retry(link.delivery_id, timedelta(seconds=error.seconds), str(error))
             report.retried += 1
         except SendError as error:
-            self._retry(delivery_id, None, str(error))
+            self._retry(link.delivery_id, None, str(error))
             report.retried += 1
         else:
-            self._finish(delivery_id, DeliveryStatus.SENT, message_id=message_id)
+            self._finish(link.delivery_id, DeliveryStatus.SENT, message_id=message_id)
             report.sent += 1
 
     def _prepare(
-        self, session: Session, delivery_id: int, now: datetime
-    ) -> tuple[int, str, int] | None:
-        """The recipient and text of a claimed row, or None when it no longer should go out."""
-        row = session.get(Delivery, delivery_id)
-        if row is None or row.status is not DeliveryStatus.SENDING:
-            return None
-        meeting = session.get(Meeting, row.meeting_id)
-        user = session.get(User, row.user_id)
-        participant = session.exec(
-            select(Participant).where(
-                Participant.meeting_id == row.meeting_id, Participant.user_id == row.user_id
+        self, session: Session, delivery_ids: list[int], now: datetime
+    ) -> list[OutgoingLink]:
+        """Recipients and texts of claimed rows, in claim order; rows that should no longer go
+        out (cancelled meeting, person left, meeting over) are closed here."""
+        rows = session.exec(
+            select(Delivery, Meeting, User, Participant)
+            .join(Meeting, col(Meeting.id) == col(Delivery.meeting_id))
+            .join(User, col(User.id) == col(Delivery.user_id), isouter=True)
+            .join(
+                Participant,
+                and_(
+                    col(Participant.meeting_id) == col(Delivery.meeting_id),
+                    col(Participant.user_id) == col(Delivery.user_id),
+                ),
+                isouter=True,
             )
-        ).first()
-        if (
-            meeting is None
-            or user is None
-            or participant is None
-            or meeting.status is MeetingStatus.CANCELLED
-        ):
-            row.status = DeliveryStatus.CANCELLED
-            session.add(row)
-            return None
-        length = meeting.ends_at - meeting.starts_at
-        occurrence = Occurrence(row.occurrence_start, row.occurrence_start + length)
-        if occurrence.end <= now:
-            row.status = DeliveryStatus.FAILED
-            row.error = (row.error or "") + " (meeting ended before the link could go out)"
-            session.add(row)
-            return None
-        link = meetings.personal_link(
-            signer=self._signer,
-            meeting=meeting,
-            participant=participant,
-            user=user,
-            occurrence=occurrence,
-            rules=self._rules,
-            now=now,
-        )
-        language = pick_language(user.language, user.telegram_language, self._default_language)
-        zone = meetings.user_zone(user, self._rules)
-        with use_language(language):
-            text = render_link_message(
+            .where(
+                col(Delivery.id).in_(delivery_ids),
+                col(Delivery.status) == DeliveryStatus.SENDING,
+            )
+        ).all()
+        by_id = {row[0].id: row for row in rows}
+        outgoing = []
+        for delivery_id in delivery_ids:
+            if delivery_id not in by_id:
+                continue
+            row, meeting, user, participant = by_id[delivery_id]
+            if user is None or participant is None or meeting.status is MeetingStatus.CANCELLED:
+                row.status = DeliveryStatus.CANCELLED
+                session.add(row)
+                continue
+            length = meeting.ends_at - meeting.starts_at
+            occurrence = Occurrence(row.occurrence_start, row.occurrence_start + length)
+            if occurrence.end <= now:
+                row.status = DeliveryStatus.FAILED
+                row.error = (row.error or "") + " (meeting ended before the link could go out)"
+                session.add(row)
+                continue
+            link = meetings.personal_link(
+                signer=self._signer,
                 meeting=meeting,
+                participant=participant,
+                user=user,
                 occurrence=occurrence,
-                role=Role(participant.role),
-                link=link,
-                zone=zone,
-                reason=row.reason,
+                rules=self._rules,
                 now=now,
             )
-        return user.id, text, row.meeting_id
+            language = pick_language(user.language, user.telegram_language, self._default_language)
+            with use_language(language):
+                text = render_link_message(
+                    meeting=meeting,
+                    occurrence=occurrence,
+                    role=Role(participant.role),
+                    link=link,
+                    zone=meetings.user_zone(user, self._rules),
+                    reason=row.reason,
+                    now=now,
+                )
+            outgoing.append(OutgoingLink(delivery_id, user.id, row.meeting_id, text))
+        return outgoing
 
     def _finish(
         self,
@@ -290,14 +329,13 @@ class DeliveryService:
         error: str | None = None,
     ) -> None:
         with session_scope(self._engine) as session:
-            row = session.get(Delivery, delivery_id)
-            if row is None:
-                return
-            row.status = status
-            row.message_id = message_id
-            row.error = error
-            row.updated_at = self._clock()
-            session.add(row)
+            session.execute(
+                update(Delivery)
+                .where(col(Delivery.id) == delivery_id)
+                .values(
+                    status=status, message_id=message_id, error=error, updated_at=self._clock()
+                )
+            )
 
     def _retry(self, delivery_id: int, wait: timedelta | None, error: str) -> None:
         with session_scope(self._engine) as session:
@@ -441,6 +479,13 @@ def _claim_summary(session: Session, meeting: Meeting, occurrence: Occurrence) -
     )
     session.refresh(meeting)
     return getattr(result, "rowcount", 0) == 1
+
+
+def _as_utc(moment: datetime) -> datetime:
+    # Aggregates bypass the column type, so SQLite hands back a naive UTC datetime (or text).
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 # --- texts ---------------------------------------------------------------------------------
