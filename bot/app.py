@@ -162,6 +162,7 @@ def _register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) -
         r"^mt:": participation.meeting_button,
         r"^pg:": participation.page_button,
         r"^ic:": series.ics_button,
+        r"^(sc|sx):": series.sitting_change_button,
     }
     for pattern, callback in buttons.items():
         application.add_handler(CallbackQueryHandler(callback, pattern=pattern))

@@ -73,11 +73,18 @@ async def test_skip_and_move_one_sitting(
     bot: BotHarness, sandbox: Sandbox, clock: ManualClock
 ) -> None:
     alice, bob, meeting = await _weekly_series(bot, sandbox)
-    reply = await bot.say(alice, f"/skip {meeting.code}")
-    assert "Skipped" in reply.text and "March 22" in reply.text
+    preview = await bot.say(alice, f"/skip {meeting.code}")
+    assert "Please check" in preview.text and "March 22" in preview.text
+    await bot.tap(alice, preview, "Confirm")
+    assert "Skipped" in sandbox.current(preview).text
     await sandbox.wait_for_message(bob, contains="skipped")
-    reply = await bot.say(alice, f"/move {meeting.code} 2027-03-29 | 2027-03-30 11:00")
-    assert "Moved" in reply.text and "March 30" in reply.text
+    preview = await bot.say(alice, f"/move {meeting.code} 2027-03-29 | 2027-03-30 11:00")
+    assert "March 29" in preview.text and "March 30" in preview.text
+    # Nothing changes before Confirm, and nobody else can confirm it.
+    answer = await bot.tap(bob, preview, "Confirm")
+    assert "not yours" in (answer.text or "")
+    await bot.tap(alice, preview, "Confirm")
+    assert "Moved" in sandbox.current(preview).text
     refused = await bot.say(bob, f"/skip {meeting.code}")
     assert "Only the meeting's owners" in refused.text
     clock.set(datetime(2027, 3, 22, 8, 50, tzinfo=UTC))

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import html
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 from telegram import Update
 
@@ -22,7 +26,7 @@ from bot.handlers.notify import notify_participants
 from bot.handlers.render import ics_for
 from bot.i18n import _, current_language, format_when
 from bot.meetings import user_zone
-from bot.messaging import SendError, start_link
+from bot.messaging import Button, SendError, start_link
 from storage.db import session_scope
 from storage.models import User
 
@@ -70,7 +74,24 @@ async def move(update: Update, context: BotContext) -> None:
     await _change_sitting(update, context, move=True)
 
 
+@dataclass(frozen=True)
+class PendingSittingChange:
+    """A skip or move waiting for the owner's Confirm (in memory, like a /schedule preview)."""
+
+    code: str
+    original: datetime
+    new_start: datetime | None
+    zone: str
+
+
+def _pending_changes(context: BotContext) -> dict[str, PendingSittingChange]:
+    user_data: dict[Any, Any] = context.user_data if context.user_data is not None else {}
+    pending: dict[str, PendingSittingChange] = user_data.setdefault("sitting_changes", {})
+    return pending
+
+
 async def _change_sitting(update: Update, context: BotContext, *, move: bool) -> None:
+    """Read a /skip or /move, check the rights, and ask for Confirm before changing anything."""
     tg_user = update.effective_user
     assert tg_user is not None
     code, _sep, rest = command_args(update).partition(" ")
@@ -87,6 +108,8 @@ async def _change_sitting(update: Update, context: BotContext, *, move: bool) ->
     actor = await actor_for_meeting(update, context, code)
     with session_scope(services.engine) as session:
         meeting = meetings.find_meeting(session, code)
+        meetings.require_manager(session, meeting, actor)
+        meetings.require_active(meeting, now)
         zone = user_zone(session.get(User, tg_user.id), services.rules)
         languages = list(dict.fromkeys([current_language(), "en"]))
         which, _sep, new_text = rest.partition("|") if "|" in rest else ("", "", rest)
@@ -102,32 +125,74 @@ async def _change_sitting(update: Update, context: BotContext, *, move: bool) ->
             )
             if rrule is not None:
                 raise InvalidInput(usage)
+        title, code = meeting.title, meeting.code
+    change_id = secrets.token_urlsafe(6)
+    _pending_changes(context)[change_id] = PendingSittingChange(code, original, new_start, zone)
+    await reply(
+        update,
+        _("Please check:")
+        + f"\n<b>{html.escape(title)}</b>\n"
+        + html.escape(_describe_change(original, new_start, zone)),
+        [
+            [
+                Button(_("Confirm"), data=f"sc:{change_id}"),
+                Button(_("Cancel"), data=f"sx:{change_id}"),
+            ]
+        ],
+    )
+
+
+def _describe_change(original: datetime, new_start: datetime | None, zone: str) -> str:
+    if new_start is None:
+        return _("Skipped the sitting of {when}.").format(when=format_when(original, zone))
+    return _("Moved the sitting of {old} to {new}.").format(
+        old=format_when(original, zone), new=format_when(new_start, zone)
+    )
+
+
+@guarded
+async def sitting_change_button(update: Update, context: BotContext) -> None:
+    """Confirm or Cancel under a /skip or /move preview (rights are checked again here)."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    action, _sep, change_id = query.data.partition(":")
+    pending = _pending_changes(context).pop(change_id, None)
+    if pending is None:
+        await query.answer(
+            _("This preview is not yours or has expired. Send /schedule again."), show_alert=True
+        )
+        return
+    if action == "sx":
+        await query.answer(_("Cancelled."))
+        await query.edit_message_text(_("Cancelled. Nothing was saved."))
+        return
+    services = context.services
+    now = services.clock()
+    actor = await actor_for_meeting(update, context, pending.code)
+    with session_scope(services.engine) as session:
+        meeting = meetings.find_meeting(session, pending.code)
         meetings.change_occurrence(
             session,
             meeting=meeting,
             actor=actor,
-            original_start=original,
-            new_start=new_start,
+            original_start=pending.original,
+            new_start=pending.new_start,
             now=now,
         )
         meeting_id = meeting.id
         title = meeting.title
     services.wake_delivery()
-    if new_start is None:
-        text = _("Skipped the sitting of {when}.").format(when=format_when(original, zone))
-    else:
-        text = _("Moved the sitting of {old} to {new}.").format(
-            old=format_when(original, zone), new=format_when(new_start, zone)
-        )
-    await reply(update, f"<b>{html.escape(title)}</b>\n" + html.escape(text))
-    assert meeting_id is not None
-    notify_participants(
-        context,
-        meeting_id,
-        lambda card: (
-            (_("❌ One sitting skipped:") if new_start is None else _("📅 One sitting moved:"))
-            + "\n"
-            + card
-        ),
-        skip_user_id=actor.user_id,
+    await query.answer(_("Saved."))
+    await query.edit_message_text(
+        f"<b>{html.escape(title)}</b>\n"
+        + html.escape(_describe_change(pending.original, pending.new_start, pending.zone)),
+        parse_mode="HTML",
     )
+    assert meeting_id is not None
+    skipped = pending.new_start is None
+
+    def notice(card: str) -> str:
+        head = _("❌ One sitting skipped:") if skipped else _("📅 One sitting moved:")
+        return head + "\n" + card
+
+    notify_participants(context, meeting_id, notice, skip_user_id=actor.user_id)
