@@ -12,6 +12,7 @@ from sqlmodel import Session, select
 from bot.sandbox import Chat, Faults, Sandbox, User
 from storage.db import session_scope
 from storage.models import Delivery, DeliveryStatus, Meeting
+from storage.models import User as UserRow
 from tests.conftest import BotHarness
 from tests.helpers import SECRET
 
@@ -221,3 +222,18 @@ async def test_link_command_respects_the_join_window(bot: BotHarness, sandbox: S
     stranger = sandbox.create_user("Stranger", username="stranger")
     refused = await bot.say(stranger, f"/link {meeting.code}")
     assert "not in meeting" in refused.text
+
+
+async def test_blocking_is_recorded_and_unblocking_brings_the_link(
+    bot: BotHarness, sandbox: Sandbox
+) -> None:
+    people, _group, _meeting = await _team_meeting(bot, sandbox)
+    with Session(bot.services_engine()) as session:
+        fay = session.get(UserRow, people["fay"].id)
+        assert fay is not None and fay.blocked and not fay.reachable
+    await bot.reminders(timedelta(minutes=110))
+    assert _links(sandbox, people["fay"]) == []
+    assert _delivery_states(bot)[people["fay"].id] == "unreachable"
+    sandbox.unblock_bot(people["fay"])  # Telegram sends my_chat_member: she is back
+    await sandbox.wait_for(lambda: _links(sandbox, people["fay"]), timeout=10)
+    assert len(_links(sandbox, people["fay"])) == 1
