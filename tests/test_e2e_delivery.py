@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import jwt
 from sqlmodel import Session, select
 
+from bot.clock import ManualClock
 from bot.sandbox import Chat, Faults, Sandbox, User
 from storage.db import session_scope
 from storage.models import Delivery, DeliveryStatus, Meeting
 from storage.models import User as UserRow
 from tests.conftest import BotHarness
-from tests.helpers import SECRET
+from tests.helpers import SECRET, make_settings
 
 LINK = re.compile(r"https://meet\.example\.com/[a-z0-9-]+\?jwt=([A-Za-z0-9_\-\.]+)")
 
@@ -237,3 +239,27 @@ async def test_blocking_is_recorded_and_unblocking_brings_the_link(
     sandbox.unblock_bot(people["fay"])  # Telegram sends my_chat_member: she is back
     await sandbox.wait_for(lambda: _links(sandbox, people["fay"]), timeout=10)
     assert len(_links(sandbox, people["fay"])) == 1
+
+
+async def test_paid_broadcast_setting_reaches_telegram(
+    sandbox: Sandbox, clock: ManualClock, tmp_path: Path
+) -> None:
+    harness = BotHarness(
+        sandbox, clock, tmp_path / "paid.db", make_settings, allow_paid_broadcast=True
+    )
+    await harness.start()
+    try:
+        people, _group, _meeting = await _team_meeting(harness, sandbox)
+        await harness.reminders(timedelta(minutes=110))
+        link_calls = [
+            call
+            for call in sandbox.calls_to("sendMessage")
+            if "jwt=" in str(call.params.get("text", ""))
+        ]
+        assert link_calls
+        assert all(
+            call.params.get("allow_paid_broadcast") in (True, "true") for call in link_calls
+        )
+        assert len(_links(sandbox, people["dan"])) == 1
+    finally:
+        await harness.stop()

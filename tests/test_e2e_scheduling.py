@@ -240,3 +240,30 @@ async def test_reschedule_and_cancel_tell_everyone(bot: BotHarness, sandbox: San
     assert "Cancelled" in reply.text
     await sandbox.wait_for_message(bob, contains="Cancelled")
     assert _meetings(bot)[0].status == "cancelled"
+
+
+async def test_invite_without_code_asks_which_meeting(bot: BotHarness, sandbox: Sandbox) -> None:
+    alice = sandbox.create_user("Alice", username="alice")
+    bob = sandbox.create_user("Bob", username="bob")
+    await bot.say(alice, "/start")
+    await bot.say(bob, "/start")
+    for title in ("Alpha", "Beta"):
+        preview = await bot.say(alice, f"/schedule {title} | tomorrow 11:00")
+        await bot.tap(alice, preview, "Confirm")
+    question = await bot.say(alice, "/invite @bob")
+    assert "Which meeting" in question.text
+    beta = next(text for row in question.buttons for text, _data in row if "Beta" in text)
+    await bot.tap(alice, question, beta)
+    with Session(bot.services.engine) as session:
+        meeting = session.exec(select(Meeting).where(Meeting.title == "Beta")).one()
+        people = {
+            row.user_id
+            for row in session.exec(
+                select(Participant).where(Participant.meeting_id == meeting.id)
+            ).all()
+        }
+    assert people == {alice.id, bob.id}
+    # Someone else pressing the same button invites nobody.
+    mallory = sandbox.create_user("Mallory", username="mallory")
+    answer = await bot.tap(mallory, question, data="ip:x:" + meeting.code)
+    assert "not for you" in (answer.text or "")

@@ -75,3 +75,27 @@ def test_naive_datetimes_are_refused(engine) -> None:  # type: ignore[no-untyped
     with pytest.raises(Exception, match="naive"), session_scope(engine) as session:
         session.add(_meeting(datetime(2026, 12, 1, 9), datetime(2026, 12, 1, 10)))
         session.flush()
+
+
+def test_db_upgrade_command(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(root),
+        "JITSI_BASE_URL": "https://meet.example.com",
+        "JITSI_APP_ID": "meetbot",
+        "JITSI_APP_SECRET": "secret",
+        "DATABASE_URL": f"sqlite:///{tmp_path}/cli/meetings.db",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "db", "upgrade"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    engine = make_engine(f"sqlite:///{tmp_path}/cli/meetings.db")
+    assert "delivery" in inspect(engine).get_table_names()
+    engine.dispose()
