@@ -643,15 +643,18 @@ def upcoming_for(
     return result
 
 
-def owned_upcoming_in_chat(
-    session: Session, *, user_id: int, chat_id: int, now: datetime
+def invite_candidates(
+    session: Session, *, user_id: int, chat_id: int, private: bool, now: datetime
 ) -> list[Meeting]:
-    """Upcoming meetings in this chat that the person owns."""
-    return [
+    """Meetings an /invite without a code may mean: the inviter's upcoming ones in this chat,
+    or, in the private chat with the bot, any they own."""
+    owned = [
         meeting
         for meeting, role, _occurrence in upcoming_for(session, user_id=user_id, now=now)
-        if role is Role.OWNER and meeting.chat_id == chat_id
+        if role is Role.OWNER
     ]
+    here = [meeting for meeting in owned if meeting.chat_id == chat_id]
+    return owned if private and not here else here
 
 
 # --- changing a meeting --------------------------------------------------------------------
@@ -860,6 +863,25 @@ def resolve_deep_link(session: Session, payload: str) -> tuple[str, Meeting]:
     if row is None or meeting is None:
         raise NotFound(_("That link is not valid (any more). Ask the organizer for a new one."))
     return row.kind, meeting
+
+
+def accept_deep_link(
+    session: Session, *, payload: str, user_id: int, now: datetime
+) -> tuple[Meeting, bool]:
+    """Follow a start payload: invite links and a group meeting's "Get my link" add the person
+    as a member; returns the meeting and whether they just joined."""
+    kind, meeting = resolve_deep_link(session, payload)
+    require_active(meeting, now)
+    if participant_role(session, meeting, user_id) is not None:
+        return meeting, False
+    if kind == "link" and meeting.chat_id is None:
+        # A private meeting's link payload only serves people already in it.
+        raise NotAllowed(
+            _("You are not in meeting {code}. Ask an owner to /invite you.").format(
+                code=meeting.code
+            )
+        )
+    return meeting, join(session, meeting=meeting, user_id=user_id, now=now)
 
 
 # --- deliveries ----------------------------------------------------------------------------

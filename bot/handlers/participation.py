@@ -81,19 +81,9 @@ async def invite(update: Update, context: BotContext) -> None:
         if code is not None:
             meeting = meetings.find_meeting(session, code)
         else:
-            owned = meetings.owned_upcoming_in_chat(
-                session, user_id=tg_user.id, chat_id=chat.id, now=now
+            candidates = meetings.invite_candidates(
+                session, user_id=tg_user.id, chat_id=chat.id, private=is_private(update), now=now
             )
-            if not is_private(update) or owned:
-                candidates = owned
-            else:
-                candidates = [
-                    found
-                    for found, role, _occ in meetings.upcoming_for(
-                        session, user_id=tg_user.id, now=now
-                    )
-                    if role is Role.OWNER
-                ]
             if not candidates:
                 await refuse(
                     update,

@@ -22,6 +22,7 @@ from bot.handlers.render import render_link_reply, render_meeting_card
 from bot.i18n import _, normalize_language, set_language
 from bot.meetings import user_zone
 from storage.db import session_scope
+from storage.models import User
 
 LANGUAGE_NAMES = {
     "en": "English",
@@ -85,17 +86,9 @@ async def _follow_deep_link(update: Update, context: BotContext, payload: str) -
     assert tg_user is not None
     now = services.clock()
     with session_scope(services.engine) as session:
-        kind, meeting = meetings.resolve_deep_link(session, payload)
-        meetings.require_active(meeting, now)
-        joined = False
-        if meetings.participant_role(session, meeting, tg_user.id) is None:
-            if kind == "link" and meeting.chat_id is None:
-                raise meetings.NotAllowed(
-                    _("You are not in meeting {code}. Ask an owner to /invite you.").format(
-                        code=meeting.code
-                    )
-                )
-            joined = meetings.join(session, meeting=meeting, user_id=tg_user.id, now=now)
+        meeting, joined = meetings.accept_deep_link(
+            session, payload=payload, user_id=tg_user.id, now=now
+        )
         request = meetings.request_link(
             session,
             signer=services.signer,
@@ -104,7 +97,7 @@ async def _follow_deep_link(update: Update, context: BotContext, payload: str) -
             rules=services.rules,
             now=now,
         )
-        user = session.get(meetings.User, tg_user.id)
+        user = session.get(User, tg_user.id)
         zone = user_zone(user, services.rules)
         card = render_meeting_card(meeting, session, zone, now)
         if request.link is not None:
@@ -132,7 +125,7 @@ async def timezone(update: Update, context: BotContext) -> None:
     assert tg_user is not None
     if not query:
         with session_scope(services.engine) as session:
-            user = session.get(meetings.User, tg_user.id)
+            user = session.get(User, tg_user.id)
             zone = user_zone(user, services.rules)
         await reply(
             update,
