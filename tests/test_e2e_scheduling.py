@@ -267,3 +267,27 @@ async def test_invite_without_code_asks_which_meeting(bot: BotHarness, sandbox: 
     mallory = sandbox.create_user("Mallory", username="mallory")
     answer = await bot.tap(mallory, question, data="ip:x:" + meeting.code)
     assert "not for you" in (answer.text or "")
+
+
+async def test_dialog_in_a_group_works_by_replies(bot: BotHarness, sandbox: Sandbox) -> None:
+    alice = sandbox.create_user("Alice", username="alice")
+    bob = sandbox.create_user("Bob", username="bob")
+    group = sandbox.create_group("Team", members=[alice, bob], admins=[alice])
+    await bot.say(alice, "/start")
+    question = await bot.say(alice, "/schedule", group, expect="called")
+    # Privacy mode: a plain message in the group never reaches the bot, a reply does.
+    sandbox.send_text(alice, "Offsite", group)
+    await bot.settle()
+    assert bot.newest(group).message_id == question.message_id
+    question = await bot.say(alice, "Offsite", group, reply_to=question, expect="When")
+    question = await bot.say(alice, "tomorrow 15:00", group, reply_to=question, expect="How long")
+    # Bob's reply is not part of Alice's dialog.
+    sandbox.send_text(bob, "2h", group, reply_to=question)
+    await bot.settle()
+    await bot.tap(alice, question, "45 min")
+    preview = bot.newest(group)
+    assert "Offsite" in preview.text and "Please check" in preview.text
+    await bot.tap(alice, preview, "Confirm")
+    [meeting] = _meetings(bot)
+    assert meeting.chat_id == group.id
+    assert meeting.ends_at - meeting.starts_at == timedelta(minutes=45)

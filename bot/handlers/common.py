@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 from sqlmodel import Session
 from telegram import (
     Chat,
+    ForceReply,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     Message,
@@ -79,22 +80,35 @@ def clip(text: str) -> str:
 
 
 async def reply(
-    update: Update, text: str, keyboard: Keyboard = (), *, quote: bool = False
+    update: Update,
+    text: str,
+    keyboard: Keyboard = (),
+    *,
+    quote: bool = False,
+    ask: bool = False,
 ) -> Message | None:
-    """Answer in the chat the update came from; long texts go out in pages, buttons on the last."""
+    """Answer in the chat the update came from; long texts go out in pages, buttons on the last.
+
+    `ask` opens a reply to this message on the sender's phone (ForceReply), so that in groups,
+    where privacy mode hides plain messages from the bot, the answer still reaches it.
+    """
     chat = update.effective_chat
     if chat is None:
         return None
     bot = update.get_bot()
     reply_to = update.effective_message.message_id if quote and update.effective_message else None
     pages = split_pages(text)
+    last_markup: InlineKeyboardMarkup | ForceReply | None = keyboard_markup(keyboard)
+    if ask:
+        last_markup = ForceReply(selective=True)
+        reply_to = update.effective_message.message_id if update.effective_message else None
     message = None
     for number, page in enumerate(pages, 1):
         message = await bot.send_message(
             chat.id,
             page,
             parse_mode=ParseMode.HTML,
-            reply_markup=keyboard_markup(keyboard) if number == len(pages) else None,
+            reply_markup=last_markup if number == len(pages) else None,
             reply_to_message_id=reply_to,
             disable_web_page_preview=True,
         )

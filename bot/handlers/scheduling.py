@@ -111,10 +111,8 @@ async def schedule(update: Update, context: BotContext) -> None:
     text = command_args(update)
     if not text:
         _set_dialog(context, Dialog(step="title", chat_id=chat.id))
-        await reply(
-            update,
-            _("What is the meeting called? (Reply to this message; /cancel stops.)"),
-            [[Button(_("Cancel"), data="dx")]],
+        await _ask(
+            update, _("What is the meeting called? (Reply to this message; /cancel stops.)")
         )
         return
     parts = [part.strip() for part in text.split("|")]
@@ -134,6 +132,14 @@ async def schedule(update: Update, context: BotContext) -> None:
         now=context.services.clock(),
     )
     await _show_preview(update, context, PendingDraft(draft=draft, chat_id=chat.id))
+
+
+async def _ask(update: Update, question: str) -> None:
+    """A dialog question: a Cancel button in private, a reply field in groups (privacy mode)."""
+    if is_private(update):
+        await reply(update, question, [[Button(_("Cancel"), data="dx")]])
+    else:
+        await reply(update, question, ask=True)
 
 
 def _set_dialog(context: BotContext, dialog: Dialog | None) -> None:
@@ -169,10 +175,9 @@ async def dialog_answer(update: Update, context: BotContext) -> None:
     if dialog.step == "title":
         dialog.title = meetings.check_title(text)
         dialog.step = "when"
-        await reply(
+        await _ask(
             update,
             _("When? For example “tomorrow 15:00”, “next monday 10:00” or “2026-12-01 10:00”."),
-            [[Button(_("Cancel"), data="dx")]],
         )
         return
     if dialog.step == "when":
