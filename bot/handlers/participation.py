@@ -77,39 +77,41 @@ async def invite(update: Update, context: BotContext) -> None:
         for entity in message.entities:
             if entity.type == MessageEntity.TEXT_MENTION and entity.user:
                 remember(session, entity.user)
-        now = services.clock()
         if code is not None:
-            meeting = meetings.find_meeting(session, code)
+            candidates = [meetings.find_meeting(session, code)]
         else:
             candidates = meetings.invite_candidates(
-                session, user_id=tg_user.id, chat_id=chat.id, private=is_private(update), now=now
+                session,
+                user_id=tg_user.id,
+                chat_id=chat.id,
+                private=is_private(update),
+                now=services.clock(),
             )
-            if not candidates:
-                await refuse(
-                    update,
-                    _("Which meeting? Write /invite CODE @name (/meetings shows your codes)."),
-                )
-                return
-            if len(candidates) > 1:
-                pick_id = secrets.token_urlsafe(4)
-                picks: dict[str, Any] = (context.user_data or {}).setdefault("invite_picks", {})
-                picks[pick_id] = (user_ids, usernames)
-                await reply(
-                    update,
-                    _("Which meeting should they join?"),
-                    [
-                        [
-                            Button(
-                                f"{found.title[:40]} · {found.code}",
-                                data=f"ip:{pick_id}:{found.code}",
-                            )
-                        ]
-                        for found in candidates[:8]
-                    ],
-                )
-                return
-            meeting = candidates[0]
-    await _invite_into(update, context, meeting.code, user_ids, usernames)
+    if not candidates:
+        await refuse(
+            update, _("Which meeting? Write /invite CODE @name (/meetings shows your codes).")
+        )
+        return
+    if len(candidates) == 1:
+        await _invite_into(update, context, candidates[0].code, user_ids, usernames)
+        return
+    pick_id = secrets.token_urlsafe(4)
+    _invite_picks(context)[pick_id] = (user_ids, usernames)
+    await reply(
+        update,
+        _("Which meeting should they join?"),
+        [
+            [Button(f"{found.title[:40]} · {found.code}", data=f"ip:{pick_id}:{found.code}")]
+            for found in candidates[:8]
+        ],
+    )
+
+
+def _invite_picks(context: BotContext) -> dict[str, tuple[list[int], list[str]]]:
+    """Invites waiting for their meeting to be picked, in the inviter's own user data."""
+    user_data: dict[Any, Any] = context.user_data if context.user_data is not None else {}
+    picks: dict[str, tuple[list[int], list[str]]] = user_data.setdefault("invite_picks", {})
+    return picks
 
 
 async def _invite_into(
@@ -129,54 +131,55 @@ async def _invite_into(
             context.bot.username,
             meetings.deep_link(session, meeting=meeting, kind="join", now=now),
         )
-        if not user_ids and not usernames:
-            await reply(
-                update,
-                _("Forward this link to invite people to {code}: {link}").format(
-                    code=meeting.code, link=join_link
-                ),
+        result = None
+        if user_ids or usernames:
+            result = meetings.invite(
+                session,
+                meeting=meeting,
+                actor=actor,
+                user_ids=user_ids,
+                usernames=usernames,
+                now=now,
             )
-            return
-        result = meetings.invite(
-            session,
-            meeting=meeting,
-            actor=actor,
-            user_ids=user_ids,
-            usernames=usernames,
-            now=now,
+    if result is None:
+        await reply(
+            update,
+            _("Forward this link to invite people to {code}: {link}").format(
+                code=meeting.code, link=join_link
+            ),
         )
-        added_ids = [user.id for user in result.added]
-        meeting_id = meeting.id
-        lines = []
-        if result.added:
-            lines.append(
-                _("Invited to {code}: {names}.").format(
-                    code=meeting.code,
-                    names=html.escape(", ".join(meetings.display(user) for user in result.added)),
-                )
-            )
-        if result.already:
-            lines.append(
-                _("Already in it: {names}.").format(names=html.escape(", ".join(result.already)))
-            )
-        if result.unreachable:
-            lines.append(
-                _("Can't reach yet: {names}. Forward them this link: {link}").format(
-                    names=html.escape(", ".join(result.unreachable)), link=join_link
-                )
-            )
-        if not lines:
-            lines.append(_("Nobody new to invite. Name people with @username or reply to them."))
+        return
     services.wake_delivery()
-    await reply(update, "\n".join(lines))
-    if added_ids and meeting_id is not None:
+    await reply(update, _render_invite_result(result, meeting.code, join_link))
+    added_ids = [user.id for user in result.added]
+    if added_ids and meeting.id is not None:
         notify_participants(
             context,
-            meeting_id,
+            meeting.id,
             lambda card: _("You are invited:") + "\n" + card,
             only_user_ids=added_ids,
             keyboard=lambda found: [[Button(_("Decline"), data=f"dc:{found.code}")]],
         )
+
+
+def _render_invite_result(result: meetings.InviteResult, code: str, join_link: str) -> str:
+    lines = []
+    if result.added:
+        names = ", ".join(meetings.display(user) for user in result.added)
+        lines.append(_("Invited to {code}: {names}.").format(code=code, names=html.escape(names)))
+    if result.already:
+        lines.append(
+            _("Already in it: {names}.").format(names=html.escape(", ".join(result.already)))
+        )
+    if result.unreachable:
+        lines.append(
+            _("Can't reach yet: {names}. Forward them this link: {link}").format(
+                names=html.escape(", ".join(result.unreachable)), link=join_link
+            )
+        )
+    if not lines:
+        lines.append(_("Nobody new to invite. Name people with @username or reply to them."))
+    return "\n".join(lines)
 
 
 @guarded
@@ -185,11 +188,11 @@ async def invite_pick(update: Update, context: BotContext) -> None:
     query = update.callback_query
     assert query is not None and query.data is not None
     _prefix, pick_id, code = [*query.data.split(":"), "", ""][:3]
-    picks: dict[str, Any] = (context.user_data or {}).get("invite_picks", {})
-    if pick_id not in picks:
+    picked = _invite_picks(context).pop(pick_id, None)
+    if picked is None:
         await query.answer(not_for_you(), show_alert=True)
         return
-    user_ids, usernames = picks.pop(pick_id)
+    user_ids, usernames = picked
     await query.answer()
     await _invite_into(update, context, code, user_ids, usernames)
 

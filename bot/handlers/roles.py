@@ -297,18 +297,19 @@ async def admin(update: Update, context: BotContext) -> None:
     )
     action = words[0].lower() if words else ""
     with session_scope(services.engine) as session:
-        if not meetings.is_bot_admin(session, tg_user.id, services.rules):
-            await refuse(update, _("Only the bot's admins can change admins."))
-            return
-        if action == "list":
-            admins = meetings.list_admins(session, rules=services.rules)
-            lines = [_("Bot admins:")]
-            for admin_id, user, from_settings in admins:
-                name = meetings.display(user) if user else str(admin_id)
-                origin = _("from ADMIN_IDS") if from_settings else _("added by command")
-                lines.append(f"• {html.escape(name)} ({origin})")
-            await reply(update, "\n".join(lines))
-            return
+        allowed = meetings.is_bot_admin(session, tg_user.id, services.rules)
+        admins = meetings.list_admins(session, rules=services.rules)
+    if not allowed:
+        await refuse(update, _("Only the bot's admins can change admins."))
+        return
+    if action == "list":
+        lines = [_("Bot admins:")]
+        for admin_id, user, from_settings in admins:
+            name = meetings.display(user) if user else str(admin_id)
+            origin = _("from ADMIN_IDS") if from_settings else _("added by command")
+            lines.append(f"• {html.escape(name)} ({origin})")
+        await reply(update, "\n".join(lines))
+        return
     if action not in {"add", "remove"}:
         await refuse(update, _("Write /admin add @name, /admin remove @name or /admin list."))
         return
