@@ -250,6 +250,7 @@ async def test_invite_without_code_asks_which_meeting(bot: BotHarness, sandbox: 
     for title in ("Alpha", "Beta"):
         preview = await bot.say(alice, f"/schedule {title} | tomorrow 11:00")
         await bot.tap(alice, preview, "Confirm")
+    await bot.restart()  # Alice's in-memory user data starts empty again
     question = await bot.say(alice, "/invite @bob")
     assert "Which meeting" in question.text
     beta = next(text for row in question.buttons for text, _data in row if "Beta" in text)
