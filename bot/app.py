@@ -150,8 +150,10 @@ def _register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) -
         "skip": series.skip,
         "move": series.move,
     }
+    # New messages only: an edited "/cancel CODE" must not run a second time.
+    fresh = filters.UpdateType.MESSAGE
     for name, callback in commands.items():
-        application.add_handler(CommandHandler(name, callback))
+        application.add_handler(CommandHandler(name, callback, filters=fresh))
     buttons = {
         r"^(cf|ch|cx):": scheduling.draft_button,
         r"^du:": scheduling.duration_button,
@@ -168,8 +170,9 @@ def _register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) -
         application.add_handler(CallbackQueryHandler(callback, pattern=pattern))
     application.add_handler(CallbackQueryHandler(_unknown_button))
     application.add_handler(
-        MessageHandler(filters.TEXT & ~filters.COMMAND, scheduling.dialog_answer)
+        MessageHandler(fresh & filters.TEXT & ~filters.COMMAND, scheduling.dialog_answer)
     )
+    application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, people.group_migrated))
     application.add_handler(
         ChatMemberHandler(people.membership_changed, ChatMemberHandler.MY_CHAT_MEMBER)
     )

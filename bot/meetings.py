@@ -242,6 +242,22 @@ def set_chat_language(session: Session, *, chat_id: int, title: str | None, lang
     session.add(settings)
 
 
+def move_chat(session: Session, *, old_chat_id: int, new_chat_id: int) -> int:
+    """A group was upgraded to a supergroup: point its meetings and settings at the new id."""
+    moved = session.exec(select(Meeting).where(Meeting.chat_id == old_chat_id)).all()
+    for meeting in moved:
+        meeting.chat_id = new_chat_id
+        # Messages stay behind in the old chat; the next group note is posted fresh.
+        meeting.link_message_id = None
+        session.add(meeting)
+    settings = session.get(ChatSettings, old_chat_id)
+    if settings is not None and session.get(ChatSettings, new_chat_id) is None:
+        session.add(
+            ChatSettings(chat_id=new_chat_id, title=settings.title, language=settings.language)
+        )
+    return len(moved)
+
+
 def chat_language(session: Session, *, chat_id: int) -> str | None:
     """The language a group chose, if any."""
     settings = session.get(ChatSettings, chat_id)

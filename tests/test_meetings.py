@@ -236,3 +236,12 @@ def test_drafts_refuse_anything_odd_with_a_domain_error(
         return
     assert 0 < len(draft.title) <= 200
     assert NOW <= draft.starts_at < draft.ends_at <= draft.starts_at + timedelta(hours=24)
+
+
+def test_meetings_follow_a_group_upgraded_to_a_supergroup(session: Session) -> None:
+    meeting = _meeting(session)
+    meetings.set_chat_language(session, chat_id=GROUP, title="Team", language="de")
+    assert meetings.move_chat(session, old_chat_id=GROUP, new_chat_id=-1009999) == 1
+    assert meeting.chat_id == -1009999
+    assert meetings.chat_language(session, chat_id=-1009999) == "de"
+    assert meetings.may_manage(session, meeting, Actor(GROUP_ADMIN, admin_of_chat=-1009999))

@@ -214,3 +214,14 @@ async def membership_changed(update: Update, context: BotContext) -> None:
             meetings.requeue_unreachable(session, user_id=change.from_user.id, now=now)
     if not blocked:
         services.wake_delivery()
+
+
+async def group_migrated(update: Update, context: BotContext) -> None:
+    """A group became a supergroup with a new id: its meetings follow it."""
+    message = update.effective_message
+    if message is None or message.migrate_to_chat_id is None or message.chat is None:
+        return
+    with session_scope(context.services.engine) as session:
+        meetings.move_chat(
+            session, old_chat_id=message.chat.id, new_chat_id=message.migrate_to_chat_id
+        )
