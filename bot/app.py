@@ -239,8 +239,6 @@ async def _sweep(context: BotContext) -> None:
 
 
 async def _on_stop(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    """Let background notices finish, then close the database."""
+    """Close the database (what was not sent yet waits in it for the next start)."""
     services: Services = application.bot_data["services"]
-    for task in list(services.background):
-        task.cancel()
     services.engine.dispose()

@@ -25,6 +25,7 @@ from bot.jitsi import Role, TokenSigner
 from bot.meetings import Occurrence, Rules
 from bot.messaging import (
     Button,
+    Keyboard,
     Messenger,
     Rejected,
     RetryLater,
@@ -32,6 +33,7 @@ from bot.messaging import (
     Unreachable,
     start_link,
 )
+from bot.render import notice_heading, notice_keyboard, render_meeting_card
 from storage.db import session_scope
 from storage.models import (
     ChatSettings,
@@ -39,6 +41,7 @@ from storage.models import (
     DeliveryStatus,
     Meeting,
     MeetingStatus,
+    Notice,
     Participant,
     User,
 )
@@ -61,11 +64,22 @@ class OutgoingLink:
     text: str
 
 
+@dataclass(frozen=True)
+class OutgoingNotice:
+    """A claimed notice about a change, ready to send."""
+
+    notice_id: int
+    user_id: int
+    text: str
+    keyboard: Keyboard
+
+
 @dataclass
 class SweepReport:
     """What one sweep did."""
 
     sent: int = 0
+    notices: int = 0
     unreachable: int = 0
     retried: int = 0
     next_due: datetime | None = None
@@ -101,8 +115,14 @@ class DeliveryService:
     # --- start-up ------------------------------------------------------------------------
 
     def recover_after_restart(self) -> int:
-        """Put rows a previous process left `sending` back in the queue; returns how many."""
+        """Put links and notices a previous process left `sending` back in the queue; returns
+        how many links that was."""
         with session_scope(self._engine) as session:
+            session.execute(
+                update(Notice)
+                .where(col(Notice.status) == DeliveryStatus.SENDING)
+                .values(status=DeliveryStatus.PENDING)
+            )
             result = session.execute(
                 update(Delivery)
                 .where(col(Delivery.status) == DeliveryStatus.SENDING)
@@ -126,6 +146,7 @@ class DeliveryService:
                 now = self._clock()
             for meeting_id in sorted(report.meetings):
                 await self._summarize(meeting_id)
+            await self._send_notices(report)
             report.next_due = self._next_due()
             return report
 
@@ -359,6 +380,94 @@ class DeliveryService:
                 .order_by(col(Delivery.due_at))
                 .limit(1)
             ).first()
+
+    # --- notices about changes ----------------------------------------------------------
+
+    async def _send_notices(self, report: SweepReport) -> None:
+        """Send the notices owed about changes (invited, moved, cancelled ...)."""
+        semaphore = asyncio.Semaphore(self._concurrency)
+
+        async def send_one(notice: OutgoingNotice) -> None:
+            async with semaphore:
+                await self._send_notice(notice, report)
+
+        while True:
+            with session_scope(self._engine) as session:
+                outgoing = self._claim_notices(session, self._clock())
+            if not outgoing:
+                return
+            await asyncio.gather(*(send_one(notice) for notice in outgoing))
+
+    def _claim_notices(self, session: Session, now: datetime) -> list[OutgoingNotice]:
+        candidates = session.exec(
+            select(Notice.id)
+            .where(col(Notice.due_at) <= now, col(Notice.status) == DeliveryStatus.PENDING)
+            .order_by(col(Notice.id))
+            .limit(BATCH_SIZE)
+        ).all()
+        if not candidates:
+            return []
+        taken = set(
+            session.execute(
+                update(Notice)
+                .where(
+                    col(Notice.id).in_(candidates), col(Notice.status) == DeliveryStatus.PENDING
+                )
+                .values(status=DeliveryStatus.SENDING, attempts=col(Notice.attempts) + 1)
+                .returning(col(Notice.id))
+            ).scalars()
+        )
+        rows = session.exec(
+            select(Notice, Meeting, User, Participant)
+            .join(Meeting, col(Meeting.id) == col(Notice.meeting_id))
+            .join(User, col(User.id) == col(Notice.user_id))
+            .join(
+                Participant,
+                and_(
+                    col(Participant.meeting_id) == col(Notice.meeting_id),
+                    col(Participant.user_id) == col(Notice.user_id),
+                ),
+                isouter=True,
+            )
+            .where(col(Notice.id).in_(taken))
+            .order_by(col(Notice.id))
+        ).all()
+        outgoing: list[OutgoingNotice] = []
+        for notice, meeting, user, participant in rows:
+            assert notice.id is not None
+            language = pick_language(user.language, user.telegram_language, self._default_language)
+            role = Role(participant.role) if participant is not None else None
+            with use_language(language):
+                card = render_meeting_card(
+                    meeting, session, meetings.user_zone(user, self._rules), now, role
+                )
+                text = notice_heading(notice.kind) + "\n" + card
+                keyboard = notice_keyboard(notice.kind, meeting, self._messenger.bot_username)
+            outgoing.append(OutgoingNotice(notice.id, user.id, text, keyboard))
+        return outgoing
+
+    async def _send_notice(self, notice: OutgoingNotice, report: SweepReport) -> None:
+        status, error, due_at = DeliveryStatus.SENT, None, self._clock()
+        try:
+            await self._messenger.send(notice.user_id, notice.text, notice.keyboard)
+        except Unreachable as failure:
+            status, error = DeliveryStatus.UNREACHABLE, str(failure)
+        except Rejected as failure:
+            status, error = DeliveryStatus.FAILED, str(failure)
+        except RetryLater as failure:
+            status, error = DeliveryStatus.PENDING, str(failure)
+            due_at += timedelta(seconds=failure.seconds)
+        except SendError as failure:
+            status, error = DeliveryStatus.PENDING, str(failure)
+            due_at += timedelta(seconds=2)
+        if status is DeliveryStatus.SENT:
+            report.notices += 1
+        with session_scope(self._engine) as session:
+            session.execute(
+                update(Notice)
+                .where(col(Notice.id) == notice.notice_id)
+                .values(status=status, error=error and error[:200], due_at=due_at)
+            )
 
     # --- summaries -----------------------------------------------------------------------
 

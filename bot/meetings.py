@@ -29,6 +29,7 @@ from storage.models import (
     DeliveryStatus,
     Meeting,
     MeetingStatus,
+    Notice,
     OccurrenceChange,
     Participant,
     User,
@@ -567,6 +568,13 @@ def invite(
             )
         result.pending.append(raw_name)
     session.flush()
+    queue_notices(
+        session,
+        meeting=meeting,
+        kind=NoticeKind.INVITED,
+        now=now,
+        user_ids=[user.id for user in result.added],
+    )
     return result
 
 
@@ -686,6 +694,9 @@ def cancel_meeting(session: Session, *, meeting: Meeting, actor: Actor, now: dat
     session.add(meeting)
     _cancel_pending(session, meeting, now=now)
     _audit(session, meeting, actor.user_id, "cancel", None, "", now)
+    queue_notices(
+        session, meeting=meeting, kind=NoticeKind.CANCELLED, now=now, skip_user_id=actor.user_id
+    )
 
 
 def reschedule(
@@ -717,6 +728,9 @@ def reschedule(
     )
     session.flush()
     plan_deliveries(session, meeting=meeting, now=now)
+    queue_notices(
+        session, meeting=meeting, kind=NoticeKind.RESCHEDULED, now=now, skip_user_id=actor.user_id
+    )
 
 
 def change_occurrence(
@@ -759,6 +773,8 @@ def change_occurrence(
     _audit(session, meeting, actor.user_id, action, None, detail, now)
     session.flush()
     plan_deliveries(session, meeting=meeting, now=now)
+    kind = NoticeKind.SKIPPED if new_start is None else NoticeKind.MOVED
+    queue_notices(session, meeting=meeting, kind=kind, now=now, skip_user_id=actor.user_id)
 
 
 def end_series(session: Session, *, meeting: Meeting, actor: Actor, now: datetime) -> None:
@@ -997,6 +1013,45 @@ def _cancel_pending(
         row.status = DeliveryStatus.CANCELLED
         row.updated_at = now
         session.add(row)
+
+
+# --- notices ------------------------------------------------------------------------------
+
+
+class NoticeKind:
+    """What a notice tells its reader."""
+
+    INVITED = "invited"
+    JOINED = "joined"
+    RESCHEDULED = "rescheduled"
+    CANCELLED = "cancelled"
+    SKIPPED = "skipped"
+    MOVED = "moved"
+
+
+def queue_notices(
+    session: Session,
+    *,
+    meeting: Meeting,
+    kind: str,
+    now: datetime,
+    user_ids: Iterable[int] | None = None,
+    skip_user_id: int | None = None,
+) -> int:
+    """Owe people a message about a change, in the change's own transaction."""
+    if user_ids is None:
+        user_ids = [
+            row.user_id for row, _user in participants(session, meeting) if row.user_id is not None
+        ]
+    count = 0
+    for user_id in dict.fromkeys(user_ids):
+        if user_id == skip_user_id:
+            continue
+        session.add(
+            Notice(meeting_id=_id(meeting), user_id=user_id, kind=kind, due_at=now, created_at=now)
+        )
+        count += 1
+    return count
 
 
 # --- audit ---------------------------------------------------------------------------------

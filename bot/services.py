@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
 
 from bot.config import Settings
 from bot.delivery import DeliveryService
 from bot.jitsi import TokenSigner
 from bot.meetings import Rules
+from storage.models import DeliveryStatus, Notice
 
 
 @dataclass
@@ -27,4 +28,17 @@ class Services:
     delivery: DeliveryService | None = None
     # Set by whoever schedules sweeps; handlers call it after a change that may be due now.
     wake_delivery: Callable[[], None] = field(default=lambda: None)
-    background: set[asyncio.Task[None]] = field(default_factory=set)
+
+    def pending_notices(self) -> bool:
+        """True while notices about changes wait to be sent (tests and the demo wait for them)."""
+        with Session(self.engine) as session:
+            return (
+                session.exec(
+                    select(Notice.id).where(
+                        col(Notice.status).in_(
+                            [DeliveryStatus.PENDING.value, DeliveryStatus.SENDING.value]
+                        )
+                    )
+                ).first()
+                is not None
+            )

@@ -149,6 +149,26 @@ class Delivery(SQLModel, table=True):
     )
 
 
+class Notice(SQLModel, table=True):
+    """A message about a change (invited, moved, cancelled...) owed to one person.
+
+    Written in the same transaction as the change, so a crash cannot keep the change and lose
+    the news of it; the delivery sweep sends it.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="meeting.id", index=True)
+    user_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    kind: str
+    # A DeliveryStatus value, stored as text (a second enum type of the same name would
+    # collide on PostgreSQL).
+    status: str = Field(default=DeliveryStatus.PENDING.value, index=True)
+    attempts: int = 0
+    due_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
+    error: str | None = None
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
 class DeepLink(SQLModel, table=True):
     """A short random t.me start payload mapped to what it does."""
 

@@ -263,3 +263,23 @@ async def test_paid_broadcast_setting_reaches_telegram(
         assert len(_links(sandbox, people["dan"])) == 1
     finally:
         await harness.stop()
+
+
+async def test_news_of_a_change_survives_a_crash(bot: BotHarness, sandbox: Sandbox) -> None:
+    people, _group, meeting = await _team_meeting(bot, sandbox)
+    await bot.stop()
+    # The cancel committed, then the process died before telling anyone: the notices were
+    # written in the same transaction, so the next start sends them.
+    from bot import meetings
+
+    with session_scope(bot.services_engine()) as session:
+        stored = session.get(Meeting, meeting.id)
+        assert stored is not None
+        meetings.cancel_meeting(
+            session, meeting=stored, actor=meetings.Actor(people["alice"].id), now=bot.clock()
+        )
+    await bot.start()
+    for name in ("bob", "carol", "dan"):
+        notice = await sandbox.wait_for_message(people[name], contains="Cancelled")
+        assert "Team sync" in notice.text
+    assert not any("Cancelled" in m.text for m in sandbox.inbox(people["alice"]))

@@ -23,13 +23,12 @@ from bot.handlers.common import (
     remember,
     reply,
 )
-from bot.handlers.notify import notify_participants
-from bot.handlers.render import render_link_reply, render_meeting_card, role_name
 from bot.handlers.scheduling import cancel_dialog
 from bot.i18n import _
 from bot.jitsi import Role
 from bot.meetings import user_zone
 from bot.messaging import Button, start_link
+from bot.render import render_link_reply, render_meeting_card, role_name
 from storage.db import session_scope
 from storage.models import Meeting, User
 
@@ -150,16 +149,8 @@ async def _invite_into(
         )
         return
     services.wake_delivery()
+    # The invitations themselves were queued with the invite and go out with the next sweep.
     await reply(update, _render_invite_result(result, meeting.code, join_link))
-    added_ids = [user.id for user in result.added]
-    if added_ids and meeting.id is not None:
-        notify_participants(
-            context,
-            meeting.id,
-            lambda card: _("You are invited:") + "\n" + card,
-            only_user_ids=added_ids,
-            keyboard=lambda found: [[Button(_("Decline"), data=f"dc:{found.code}")]],
-        )
 
 
 def _render_invite_result(result: meetings.InviteResult, code: str, join_link: str) -> str:
@@ -218,11 +209,16 @@ async def join_button(update: Update, context: BotContext) -> None:
         user = session.get(User, tg_user.id)
         reachable = bool(user and user.reachable)
         payload = meetings.deep_link(session, meeting=meeting, kind="join", now=now)
-        if not reachable:
-            joined = False
-        else:
-            joined = meetings.join(session, meeting=meeting, user_id=tg_user.id, now=now)
-        meeting_id = meeting.id
+        joined = reachable and meetings.join(session, meeting=meeting, user_id=tg_user.id, now=now)
+        if joined:
+            # The group only sees the toast; the details and calendar go to the private chat.
+            meetings.queue_notices(
+                session,
+                meeting=meeting,
+                kind=meetings.NoticeKind.JOINED,
+                now=now,
+                user_ids=[tg_user.id],
+            )
     if not reachable:
         # Bots can't write first: the button opens the bot, and /start finishes the join.
         await query.answer(url=start_link(context.bot.username, payload))
@@ -230,13 +226,6 @@ async def join_button(update: Update, context: BotContext) -> None:
     services.wake_delivery()
     if joined:
         await query.answer(_("You joined. Your personal link comes privately before the start."))
-        assert meeting_id is not None
-        notify_participants(
-            context,
-            meeting_id,
-            lambda card: _("You joined:") + "\n" + card,
-            only_user_ids=[tg_user.id],
-        )
     else:
         await query.answer(_("You are already in this meeting."))
 
@@ -475,14 +464,8 @@ async def _cancel(update: Update, context: BotContext, code: str) -> None:
     with session_scope(services.engine) as session:
         meeting = meetings.find_meeting(session, code)
         meetings.cancel_meeting(session, meeting=meeting, actor=actor, now=services.clock())
-        meeting_id, title = meeting.id, meeting.title
+        title = meeting.title
     await reply(
         update, _("Cancelled “{title}”. Everyone is told.").format(title=html.escape(title))
     )
-    assert meeting_id is not None
-    notify_participants(
-        context,
-        meeting_id,
-        lambda card: _("❌ Cancelled:") + "\n" + card,
-        skip_user_id=actor.user_id,
-    )
+    services.wake_delivery()  # the cancellation notices were queued with it

@@ -18,9 +18,9 @@ from bot.handlers.common import (
     remember,
     reply,
 )
-from bot.handlers.render import render_link_reply, render_meeting_card
 from bot.i18n import _, normalize_language, set_language
 from bot.meetings import user_zone
+from bot.render import render_link_reply, render_meeting_card
 from storage.db import session_scope
 from storage.models import User
 

@@ -18,10 +18,10 @@ from bot.handlers.common import (
     remember,
     reply,
 )
-from bot.handlers.render import role_name
 from bot.i18n import _, format_when, ngettext
 from bot.jitsi import Role
 from bot.meetings import user_zone
+from bot.render import role_name
 from storage.db import session_scope
 from storage.models import DeliveryStatus, User
 

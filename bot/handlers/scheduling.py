@@ -22,11 +22,10 @@ from bot.handlers.common import (
     refuse,
     reply,
 )
-from bot.handlers.notify import notify_participants
-from bot.handlers.render import calendar_buttons, render_meeting_card
 from bot.i18n import _, current_language, format_span
 from bot.meetings import Draft, user_zone
 from bot.messaging import Button, start_link
+from bot.render import calendar_buttons, render_meeting_card
 from storage.db import session_scope
 from storage.models import User
 
@@ -399,15 +398,7 @@ async def _confirm_reschedule(update: Update, context: BotContext, pending: Pend
     with session_scope(services.engine) as session:
         meeting = meetings.find_meeting(session, pending.reschedule_code)
         meetings.reschedule(session, meeting=meeting, actor=actor, draft=pending.draft, now=now)
-        meeting_id = meeting.id
         card = render_meeting_card(meeting, session, pending.draft.zone, now)
     services.wake_delivery()
     await query.answer(_("Saved."))
     await query.edit_message_text(_("Moved:") + "\n" + card, parse_mode="HTML")
-    assert meeting_id is not None
-    notify_participants(
-        context,
-        meeting_id,
-        lambda card: _("📅 New time:") + "\n" + card,
-        skip_user_id=actor.user_id,
-    )

@@ -22,11 +22,10 @@ from bot.handlers.common import (
     reply,
 )
 from bot.handlers.messenger import TelegramMessenger
-from bot.handlers.notify import notify_participants
-from bot.handlers.render import ics_for
 from bot.i18n import _, current_language, format_when
 from bot.meetings import user_zone
 from bot.messaging import Button, SendError, start_link
+from bot.render import ics_for
 from storage.db import session_scope
 from storage.models import User
 
@@ -179,7 +178,6 @@ async def sitting_change_button(update: Update, context: BotContext) -> None:
             new_start=pending.new_start,
             now=now,
         )
-        meeting_id = meeting.id
         title = meeting.title
     services.wake_delivery()
     await query.answer(_("Saved."))
@@ -188,11 +186,3 @@ async def sitting_change_button(update: Update, context: BotContext) -> None:
         + html.escape(_describe_change(pending.original, pending.new_start, pending.zone)),
         parse_mode="HTML",
     )
-    assert meeting_id is not None
-    skipped = pending.new_start is None
-
-    def notice(card: str) -> str:
-        head = _("❌ One sitting skipped:") if skipped else _("📅 One sitting moved:")
-        return head + "\n" + card
-
-    notify_participants(context, meeting_id, notice, skip_user_id=actor.user_id)

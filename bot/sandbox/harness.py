@@ -153,13 +153,13 @@ class BotHarness:
         return answer
 
     async def settle(self) -> None:
-        """Wait until the bot has taken every update and its background notices are out."""
+        """Wait until the bot has taken every update and sent what they queued."""
         await self.sandbox.wait_for(lambda: self.sandbox.updates_pending() == 0, timeout=10.0)
         # Processing runs after the update is confirmed; give handlers and notices a moment.
         for _round in range(100):
             app = self.application
             busy = app is not None and (
-                app.update_queue.qsize() > 0 or any(not t.done() for t in self.services.background)
+                app.update_queue.qsize() > 0 or self.services.pending_notices()
             )
             if not busy:
                 break

@@ -86,3 +86,25 @@ def ics_for(session: Session, meeting: Meeting, bot_username: str) -> bytes:
         moved=moved,
         skipped=skipped,
     )
+
+
+def notice_heading(kind: str) -> str:
+    """The first line of a notice about a change."""
+    headings = {
+        meetings.NoticeKind.INVITED: _("You are invited:"),
+        meetings.NoticeKind.JOINED: _("You joined:"),
+        meetings.NoticeKind.RESCHEDULED: _("📅 New time:"),
+        meetings.NoticeKind.CANCELLED: _("❌ Cancelled:"),
+        meetings.NoticeKind.SKIPPED: _("❌ One sitting skipped:"),
+        meetings.NoticeKind.MOVED: _("📅 One sitting moved:"),
+    }
+    return headings.get(kind, "")
+
+
+def notice_keyboard(kind: str, meeting: Meeting, bot_username: str) -> list[list[Button]]:
+    """Decline for an invitation; the calendar row on every notice."""
+    rows = []
+    if kind == meetings.NoticeKind.INVITED:
+        rows.append([Button(_("Decline"), data=f"dc:{meeting.code}")])
+    rows.append(calendar_buttons(meeting, bot_username))
+    return rows
