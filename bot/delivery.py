@@ -4,6 +4,9 @@ The Delivery table is the to-do list. A sweep (at start-up, then every minute, a
 something changes) claims rows that are due, sends each person their link, and records the
 outcome. A row is marked `sending` before the API call and `sent` after it, so a crash in
 between sends that link again on restart: a duplicate beats a lost link.
+
+The same sweep sends the Notice rows the domain writes with every change (invited, moved,
+cancelled ...), so the news of a change is as durable as the change.
 """
 
 from __future__ import annotations
