@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,7 +12,7 @@ import pytest
 from bot.clock import ManualClock
 from bot.sandbox import RateLimits, Sandbox
 from bot.sandbox.harness import BotHarness
-from tests.helpers import make_settings
+from tests.helpers import make_settings, reset_database
 
 BOT_TOKEN = "123456:TEST-TOKEN-abcdefghijklmnopqrstuvwxyz"
 BOT_USERNAME = "meetings_test_bot"
@@ -39,7 +40,12 @@ async def sandbox() -> AsyncIterator[Sandbox]:
 @pytest.fixture
 async def bot(sandbox: Sandbox, clock: ManualClock, tmp_path: Path) -> AsyncIterator[BotHarness]:
     """The real bot, polling the sandbox, with a fresh database file."""
-    harness = BotHarness(sandbox, clock, tmp_path / "meetings.db", make_settings)
+    overrides = {}
+    if url := os.environ.get("TEST_DATABASE_URL"):
+        # The end-to-end tests on another database, emptied first (e.g. PostgreSQL).
+        reset_database(url)
+        overrides["database_url"] = url
+    harness = BotHarness(sandbox, clock, tmp_path / "meetings.db", make_settings, **overrides)
     await harness.start()
     yield harness
     await harness.stop()

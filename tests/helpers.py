@@ -20,3 +20,19 @@ def make_settings(**overrides: Any) -> Settings:
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+def reset_database(url: str) -> None:
+    """Empty a non-SQLite test database so that migrations start from nothing."""
+    from sqlalchemy import text
+    from sqlmodel import SQLModel
+
+    import storage.models  # noqa: F401  (the tables to drop)
+    from storage.db import make_engine
+
+    engine = make_engine(url)
+    SQLModel.metadata.drop_all(engine)
+    with engine.begin() as connection:
+        connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+        connection.execute(text("DROP TYPE IF EXISTS meetingstatus, deliverystatus"))
+    engine.dispose()

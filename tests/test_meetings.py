@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,6 +18,7 @@ from bot.jitsi import Role
 from bot.meetings import Actor, Draft, Rules
 from storage.db import make_engine, upgrade_database
 from storage.models import Delivery, DeliveryStatus, Meeting, MeetingStatus, User
+from tests.helpers import reset_database
 
 NOW = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
 RULES = Rules(
@@ -32,7 +34,11 @@ GROUP = -100123
 
 @pytest.fixture
 def session(tmp_path: Path) -> Iterator[Session]:
-    engine = make_engine(f"sqlite:///{tmp_path}/domain.db")
+    # TEST_DATABASE_URL runs these rules on another database (e.g. an empty PostgreSQL one).
+    url = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_path}/domain.db"
+    if not url.startswith("sqlite"):
+        reset_database(url)
+    engine = make_engine(url)
     upgrade_database(engine)
     with Session(engine, expire_on_commit=False) as session:
         for user_id, name in (

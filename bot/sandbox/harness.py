@@ -46,11 +46,11 @@ class BotHarness:
     @property
     def settings(self) -> Settings:
         """The bot's settings, pointed at the sandbox and this test's database file."""
+        values = {"database_url": f"sqlite:///{self.database}", **self.overrides}
         settings: Settings = self.settings_factory(
             telegram_bot_token=self.sandbox.bot_token,
             telegram_api_base_url=self.sandbox.base_url,
-            database_url=f"sqlite:///{self.database}",
-            **self.overrides,
+            **values,
         )
         return settings
 
@@ -65,7 +65,7 @@ class BotHarness:
         """The database engine, also while the bot is stopped."""
         if self.application is not None:
             return self.services.engine
-        return make_engine(f"sqlite:///{self.database}")
+        return make_engine(self.settings.database_url)
 
     async def start(self, *, webhook_port: int | None = None, secret_token: str = "") -> None:
         """Build and start the bot, polling the sandbox (or, with a port, by webhook)."""
