@@ -17,6 +17,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import and_, func, or_, update
 from sqlalchemy.engine import Engine
@@ -192,14 +193,7 @@ class DeliveryService:
         with session_scope(self._engine) as session:
             candidates = session.exec(
                 select(Delivery.id)
-                .join(
-                    Participant,
-                    and_(
-                        col(Participant.meeting_id) == col(Delivery.meeting_id),
-                        col(Participant.user_id) == col(Delivery.user_id),
-                    ),
-                    isouter=True,
-                )
+                .join(Participant, _is_participant_of(Delivery), isouter=True)
                 .where(
                     col(Delivery.due_at) <= now,
                     or_(
@@ -291,14 +285,7 @@ class DeliveryService:
             select(Delivery, Meeting, User, Participant)
             .join(Meeting, col(Meeting.id) == col(Delivery.meeting_id))
             .join(User, col(User.id) == col(Delivery.user_id), isouter=True)
-            .join(
-                Participant,
-                and_(
-                    col(Participant.meeting_id) == col(Delivery.meeting_id),
-                    col(Participant.user_id) == col(Delivery.user_id),
-                ),
-                isouter=True,
-            )
+            .join(Participant, _is_participant_of(Delivery), isouter=True)
             .where(
                 col(Delivery.id).in_(delivery_ids),
                 col(Delivery.status) == DeliveryStatus.SENDING,
@@ -424,14 +411,7 @@ class DeliveryService:
             select(Notice, Meeting, User, Participant)
             .join(Meeting, col(Meeting.id) == col(Notice.meeting_id))
             .join(User, col(User.id) == col(Notice.user_id))
-            .join(
-                Participant,
-                and_(
-                    col(Participant.meeting_id) == col(Notice.meeting_id),
-                    col(Participant.user_id) == col(Notice.user_id),
-                ),
-                isouter=True,
-            )
+            .join(Participant, _is_participant_of(Notice), isouter=True)
             .where(col(Notice.id).in_(taken))
             .order_by(col(Notice.id))
         ).all()
@@ -591,6 +571,14 @@ def _claim_summary(session: Session, meeting: Meeting, occurrence: Occurrence) -
     )
     session.refresh(meeting)
     return getattr(result, "rowcount", 0) == 1
+
+
+def _is_participant_of(table: type[Delivery] | type[Notice]) -> Any:
+    """The join condition from a delivery or notice row to its person's participation."""
+    return and_(
+        col(Participant.meeting_id) == col(table.meeting_id),
+        col(Participant.user_id) == col(table.user_id),
+    )
 
 
 def _as_utc(moment: datetime) -> datetime:

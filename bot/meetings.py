@@ -968,13 +968,13 @@ def plan_deliveries(
     return added
 
 
-def resend_link(
-    session: Session, *, meeting: Meeting, user_id: int, reason: str, now: datetime
-) -> bool:
-    """Queue a fresh link for someone whose link already went out (new rights, new room)."""
+def _next_delivery(
+    session: Session, meeting: Meeting, user_id: int, now: datetime
+) -> tuple[Occurrence | None, Delivery | None]:
+    """The next sitting and this person's delivery row for it (either may be missing)."""
     occurrence = occurrence_after(session, meeting, now)
     if occurrence is None:
-        return False
+        return None, None
     row = session.exec(
         select(Delivery).where(
             Delivery.meeting_id == meeting.id,
@@ -982,6 +982,14 @@ def resend_link(
             Delivery.occurrence_start == occurrence.start,
         )
     ).first()
+    return occurrence, row
+
+
+def resend_link(
+    session: Session, *, meeting: Meeting, user_id: int, reason: str, now: datetime
+) -> bool:
+    """Queue a fresh link for someone whose link already went out (new rights, new room)."""
+    _occurrence, row = _next_delivery(session, meeting, user_id, now)
     if row is None or row.status not in {DeliveryStatus.SENT, DeliveryStatus.SENDING}:
         return False
     row.status = DeliveryStatus.PENDING
@@ -1287,16 +1295,9 @@ def mark_link_handed_over(
     session: Session, *, meeting: Meeting, user_id: int, now: datetime
 ) -> None:
     """A link went out directly (/link, a deep link): the reminder for this sitting is done."""
-    occurrence = occurrence_after(session, meeting, now)
+    occurrence, row = _next_delivery(session, meeting, user_id, now)
     if occurrence is None:
         return
-    row = session.exec(
-        select(Delivery).where(
-            Delivery.meeting_id == meeting.id,
-            Delivery.user_id == user_id,
-            Delivery.occurrence_start == occurrence.start,
-        )
-    ).first()
     if row is None:
         row = Delivery(
             meeting_id=_id(meeting),

@@ -7,7 +7,7 @@ import os
 import re
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 
@@ -27,7 +27,6 @@ from bot.jitsi_setup import (
 
 FIXTURES = Path(__file__).parent / "fixtures" / "jitsi"
 DEBIAN = FIXTURES / "debian"
-PITFALLS = FIXTURES / "pitfalls"
 SEED = FIXTURES / "seed"
 SECRET = "Zq8Xr2Lm5Vt9Wb3Nc7Hd"
 
@@ -155,6 +154,134 @@ def test_default_paths_follow_the_debian_layout(tmp_path: Path) -> None:
 # One pitfall at a time -----------------------------------------------------------------------
 
 
+class Variant(NamedTuple):
+    """A correct Debian file with a small change: each old text replaced by new, then append."""
+
+    base: Path
+    replace: dict[str, str]
+    append: str = ""
+
+
+WAIT_FOR_HOST = {'"token_owner_party";\n': '"token_owner_party";\n        "muc_wait_for_host";\n'}
+
+# Each pitfall is a Debian file from the correct setup with one or two lines changed.
+VARIANTS = {
+    "allow-empty-token.cfg.lua": Variant(
+        DEBIAN_VHOST,
+        {"allow_empty_token = false -- was: allow_empty_token = true": "allow_empty_token = true"},
+    ),
+    "auth-not-token.cfg.lua": Variant(
+        DEBIAN_VHOST,
+        {'authentication = "token"\n': 'authentication = "jitsi-anonymous" -- do not delete me\n'},
+    ),
+    "breakout-token-verification.cfg.lua": Variant(
+        DEBIAN_VHOST,
+        {
+            '-- "token_verification"; -- not here: it breaks breakout rooms': '"token_verification";'
+        },
+    ),
+    "no-token-affiliation.cfg.lua": Variant(DEBIAN_VHOST, {"        'token_affiliation';\n": ""}),
+    "no-token-verification.cfg.lua": Variant(
+        DEBIAN_VHOST, {'        "token_verification";\n': ""}
+    ),
+    "muc-allowners.cfg.lua": Variant(DEBIAN_VHOST, {'--"muc_allowners";': '"muc_allowners";'}),
+    "wait-for-host.cfg.lua": Variant(DEBIAN_VHOST, WAIT_FOR_HOST),
+    "wait-for-host-disabled-owners.cfg.lua": Variant(
+        DEBIAN_VHOST,
+        {
+            **WAIT_FOR_HOST,
+            "party_check_timeout = 60\n": (
+                "party_check_timeout = 60\n    wait_for_host_disable_auto_owners = true\n"
+            ),
+        },
+    ),
+    "jicofo-ext-jwt.properties": Variant(
+        DEBIAN_PROPS,
+        {
+            "# Token meetings: no authentication in Jicofo itself.\n": (
+                "# Secure domain guide, step 3\norg.jitsi.jicofo.auth.URL=EXT_JWT:meet.example.com\n"
+            )
+        },
+    ),
+    "jicofo-disable-auto-owner-false.properties": Variant(
+        DEBIAN_PROPS,
+        {
+            "org.jitsi.jicofo.DISABLE_AUTO_OWNER = true": "org.jitsi.jicofo.DISABLE_AUTO_OWNER: false"
+        },
+    ),
+    "jicofo-no-disable-auto-owner.properties": Variant(
+        DEBIAN_PROPS,
+        {
+            "org.jitsi.jicofo.DISABLE_AUTO_OWNER = true": "#org.jitsi.jicofo.DISABLE_AUTO_OWNER=true"
+        },
+    ),
+    "jicofo-auth-nested.conf": Variant(
+        DEBIAN_CONF,
+        {
+            "# removed: Prosody's token authentication decides who gets in and who is owner": (
+                "authentication { enabled = true, type = JWT }"
+            )
+        },
+    ),
+    "jicofo-auth-xmpp.conf": Variant(
+        DEBIAN_CONF,
+        {
+            "  # removed: Prosody's token authentication decides who gets in and who is owner\n": (
+                "  authentication: {\n"
+                "    enabled: true\n"
+                "    type: XMPP\n"
+                "    login-url: meet.example.com\n"
+                "  }\n"
+            )
+        },
+    ),
+    "jicofo-auth-dotted.conf": Variant(
+        DEBIAN_CONF,
+        {},
+        append=(
+            "\n// added after reading the token guide\n"
+            "jicofo.authentication.enabled = true\n"
+            'jicofo.authentication.type = "JWT"\n'
+            'jicofo.authentication.login-url = "meet.example.com"\n'
+        ),
+    ),
+    "jicofo-auth-disabled.conf": Variant(
+        DEBIAN_CONF,
+        {},
+        append=(
+            "\n# kept for later, harmless while enabled is false\n"
+            "jicofo.authentication.type = JWT\n"
+            "jicofo.authentication.enabled = false\n"
+        ),
+    ),
+    "jicofo-auto-owner-nested.conf": Variant(
+        DEBIAN_CONF, {"enable-auto-owner = false": "enable-auto-owner = true"}
+    ),
+    "jicofo-auto-owner-dotted.conf": Variant(
+        DEBIAN_CONF,
+        {"    enable-auto-owner = false\n": ""},
+        append="\njicofo.conference.enable-auto-owner = true\n",
+    ),
+    "jicofo-auto-owner-unset.conf": Variant(DEBIAN_CONF, {"    enable-auto-owner = false\n": ""}),
+    "config-anonymousdomain.js": Variant(
+        DEBIAN_WEB,
+        {"// anonymousdomain: 'guest.example.com',": 'anonymousdomain: "guest.meet.example.com",'},
+    ),
+}
+
+
+def pitfall(tmp_path: Path, name: str) -> Path:
+    """Write the variant called name (see VARIANTS) to tmp_path and return its path."""
+    base, replace, append = VARIANTS[name]
+    text = base.read_text()
+    for old, new in replace.items():
+        assert text.count(old) == 1, f"{old!r} should be in {base} exactly once"
+        text = text.replace(old, new)
+    path = tmp_path / name
+    path.write_text(text + append)
+    return path
+
+
 PROSODY_PITFALLS = [
     ("allow-empty-token.cfg.lua", "allow_empty_token = true", None, "allow_empty_token = true"),
     ("auth-not-token.cfg.lua", 'authentication = "jitsi-anonymous"', None, 'not "token"'),
@@ -183,9 +310,9 @@ PROSODY_PITFALLS = [
 
 @pytest.mark.parametrize(("name", "marker", "after", "problem"), PROSODY_PITFALLS)
 def test_each_prosody_pitfall_is_found_at_its_line(
-    name: str, marker: str, after: str | None, problem: str
+    tmp_path: Path, name: str, marker: str, after: str | None, problem: str
 ) -> None:
-    path = PITFALLS / name
+    path = pitfall(tmp_path, name)
     report = check(prosody=[path])
     finding = only(report)
     assert finding.file == path
@@ -195,92 +322,88 @@ def test_each_prosody_pitfall_is_found_at_its_line(
     assert report.exit_code == 1
 
 
-def test_wait_for_host_with_auto_owners_disabled_is_clean() -> None:
-    assert check(prosody=[PITFALLS / "wait-for-host-disabled-owners.cfg.lua"]).exit_code == 0
+def test_wait_for_host_with_auto_owners_disabled_is_clean(tmp_path: Path) -> None:
+    path = pitfall(tmp_path, "wait-for-host-disabled-owners.cfg.lua")
+    assert check(prosody=[path]).exit_code == 0
 
 
+# (pitfall variant, the correct files read with it, marker of the culprit line, problem)
 JICOFO_PITFALLS = [
     (
-        [DEBIAN_CONF, PITFALLS / "jicofo-ext-jwt.properties"],
+        "jicofo-ext-jwt.properties",
+        [DEBIAN_CONF],
         "org.jitsi.jicofo.auth.URL=EXT_JWT",
         "JWT authentication is on",
     ),
     (
-        [PITFALLS / "jicofo-auth-nested.conf", DEBIAN_PROPS],
+        "jicofo-auth-nested.conf",
+        [DEBIAN_PROPS],
         "authentication { enabled = true, type = JWT }",
         "JWT authentication is on",
     ),
     (
-        [PITFALLS / "jicofo-auth-dotted.conf", DEBIAN_PROPS],
+        "jicofo-auth-dotted.conf",
+        [DEBIAN_PROPS],
         'jicofo.authentication.type = "JWT"',
         "JWT authentication is on",
     ),
+    ("jicofo-auth-xmpp.conf", [DEBIAN_PROPS], "type: XMPP", "XMPP authentication is on"),
     (
-        [PITFALLS / "jicofo-auth-xmpp.conf", DEBIAN_PROPS],
-        "type: XMPP",
-        "XMPP authentication is on",
-    ),
-    (
-        [DEBIAN_CONF, PITFALLS / "jicofo-disable-auto-owner-false.properties"],
+        "jicofo-disable-auto-owner-false.properties",
+        [DEBIAN_CONF],
         "org.jitsi.jicofo.DISABLE_AUTO_OWNER: false",
         "DISABLE_AUTO_OWNER=false",
     ),
+    ("jicofo-auto-owner-nested.conf", [], "enable-auto-owner = true", "enable-auto-owner = true"),
     (
-        [PITFALLS / "jicofo-auto-owner-nested.conf"],
-        "enable-auto-owner = true",
-        "enable-auto-owner = true",
-    ),
-    (
-        [PITFALLS / "jicofo-auto-owner-dotted.conf"],
+        "jicofo-auto-owner-dotted.conf",
+        [],
         "jicofo.conference.enable-auto-owner = true",
         "enable-auto-owner = true",
     ),
-    (
-        [PITFALLS / "jicofo-auto-owner-unset.conf"],
-        "  conference {",
-        "not set to false",
-    ),
+    ("jicofo-auto-owner-unset.conf", [], "  conference {", "not set to false"),
 ]
 
 
-@pytest.mark.parametrize(("files", "marker", "problem"), JICOFO_PITFALLS)
+@pytest.mark.parametrize(("name", "correct", "marker", "problem"), JICOFO_PITFALLS)
 def test_each_jicofo_pitfall_is_found_at_its_line(
-    files: list[Path], marker: str, problem: str
+    tmp_path: Path, name: str, correct: list[Path], marker: str, problem: str
 ) -> None:
-    finding = only(check(jicofo=files))
-    culprit = next(path for path in files if marker in path.read_text())
-    assert finding.file == culprit
-    assert finding.line == line_of(culprit, marker)
+    path = pitfall(tmp_path, name)
+    finding = only(check(jicofo=[path, *correct]))
+    assert finding.file == path
+    assert finding.line == line_of(path, marker)
     assert problem in finding.problem
     assert "moderator" in finding.effect
 
 
-def test_missing_disable_auto_owner_property_is_reported_on_that_file() -> None:
-    props = PITFALLS / "jicofo-no-disable-auto-owner.properties"
-    finding = only(check(jicofo=[PITFALLS / "jicofo-auto-owner-unset.conf", props]))
+def test_missing_disable_auto_owner_property_is_reported_on_that_file(tmp_path: Path) -> None:
+    props = pitfall(tmp_path, "jicofo-no-disable-auto-owner.properties")
+    finding = only(check(jicofo=[pitfall(tmp_path, "jicofo-auto-owner-unset.conf"), props]))
     assert finding.file == props
     assert finding.line is None  # a missing line has no number
     assert "DISABLE_AUTO_OWNER=true is missing" in finding.problem
     assert finding.location == f"{props} (missing setting)"
 
 
-def test_missing_property_is_fine_when_jicofo_conf_disables_auto_owner() -> None:
-    report = check(jicofo=[DEBIAN_CONF, PITFALLS / "jicofo-no-disable-auto-owner.properties"])
-    assert report.exit_code == 0
+def test_missing_property_is_fine_when_jicofo_conf_disables_auto_owner(tmp_path: Path) -> None:
+    props = pitfall(tmp_path, "jicofo-no-disable-auto-owner.properties")
+    assert check(jicofo=[DEBIAN_CONF, props]).exit_code == 0
 
 
-def test_the_property_file_wins_over_jicofo_conf() -> None:
+def test_the_property_file_wins_over_jicofo_conf(tmp_path: Path) -> None:
     # Jicofo reads DISABLE_AUTO_OWNER before jicofo.conf: enable-auto-owner = true is overridden.
-    report = check(jicofo=[PITFALLS / "jicofo-auto-owner-nested.conf", DEBIAN_PROPS])
-    assert report.exit_code == 0
+    conf = pitfall(tmp_path, "jicofo-auto-owner-nested.conf")
+    assert check(jicofo=[conf, DEBIAN_PROPS]).exit_code == 0
 
 
-def test_jicofo_authentication_type_without_enabled_is_harmless() -> None:
-    assert check(jicofo=[PITFALLS / "jicofo-auth-disabled.conf", DEBIAN_PROPS]).exit_code == 0
+def test_jicofo_authentication_type_without_enabled_is_harmless(tmp_path: Path) -> None:
+    conf = pitfall(tmp_path, "jicofo-auth-disabled.conf")
+    assert check(jicofo=[conf, DEBIAN_PROPS]).exit_code == 0
 
 
-def test_guest_domain_in_config_js_is_a_warning() -> None:
-    path = PITFALLS / "config-anonymousdomain.js"
+def test_guest_domain_in_config_js_is_a_warning(tmp_path: Path) -> None:
+    path = pitfall(tmp_path, "config-anonymousdomain.js")
     finding = only(check(web=path))
     assert finding.severity == "warning"
     assert finding.file == path
