@@ -38,11 +38,12 @@ from typing import Any
 from sqlalchemy import insert
 from sqlmodel import SQLModel
 
-from bench._common import BOT_TOKEN, BOT_USERNAME, TimedHarness, make_settings
+from bench._common import BOT_TOKEN, BOT_USERNAME, make_settings
 from bot import timeparse
 from bot.clock import ManualClock
 from bot.jitsi import Role
 from bot.sandbox import RateLimits, Sandbox
+from bot.sandbox.harness import BotHarness
 from storage.db import make_engine, upgrade_database
 from storage.models import DeliveryStatus, MeetingStatus
 
@@ -194,7 +195,7 @@ def seed(database: Path, meetings: int, series_share: float) -> dict[str, int]:
 # --- the child: one start-up, measured ---------------------------------------------------
 
 
-class _StartupHarness(TimedHarness):
+class _StartupHarness(BotHarness):
     """Notes when the first delivery sweep (the job run_repeating starts at once) completes."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

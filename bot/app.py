@@ -75,9 +75,9 @@ def rate_limiter(messages_per_second: float, scale: float) -> MessageRateLimiter
     """Pace sends a little under Telegram's limits, in small bursts.
 
     A bucket as large as a whole second of traffic lets a burst through that Telegram answers
-    with 429, and every 429 pauses all sending; five at a time at 98 % of the rate does not.
+    with 429, and every 429 pauses all sending; ten at a time at 98 % of the rate does not.
     """
-    burst = 5
+    burst = 10
     return MessageRateLimiter(
         overall_max_rate=burst,
         overall_time_period=burst / (messages_per_second * 0.98),

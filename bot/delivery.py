@@ -56,6 +56,7 @@ log = logging.getLogger(__name__)
 STALE_SENDING = timedelta(minutes=5)
 MAX_BACKOFF = timedelta(seconds=60)
 BATCH_SIZE = 200
+OUTCOMES_PER_WRITE = 25
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,8 @@ class OutgoingLink:
     user_id: int
     meeting_id: int
     text: str
+    attempts: int
+    due_at: datetime
 
 
 @dataclass(frozen=True)
@@ -243,38 +246,63 @@ class DeliveryService:
             outgoing = self._prepare(session, delivery_ids, now)
         # Bounded concurrency: the rate limiter paces the requests, this only caps open ones.
         semaphore = asyncio.Semaphore(self._concurrency)
+        outcomes: list[dict[str, Any]] = []
 
         async def send_one(link: OutgoingLink) -> None:
             async with semaphore:
-                await self._deliver(link, report)
+                outcomes.append(await self._deliver(link, report))
+                # Outcomes are written a few at a time: one commit per link would cost more
+                # than the send, and a crash only means these few go out once more.
+                if len(outcomes) >= OUTCOMES_PER_WRITE:
+                    self._record(outcomes)
+                    outcomes.clear()
 
         await asyncio.gather(*(send_one(link) for link in outgoing))
+        self._record(outcomes)
 
-    async def _deliver(self, link: OutgoingLink, report: SweepReport) -> None:
+    async def _deliver(self, link: OutgoingLink, report: SweepReport) -> dict[str, Any]:
+        """Send one link; returns the row's new values."""
         report.meetings.add(link.meeting_id)
+        now = self._clock()
+        values: dict[str, Any] = {
+            "id": link.delivery_id,
+            "status": DeliveryStatus.SENT,
+            "message_id": None,
+            "error": None,
+            "due_at": link.due_at,
+            "updated_at": now,
+        }
         try:
-            message_id = await self._messenger.send(
+            values["message_id"] = await self._messenger.send(
                 link.user_id, link.text, broadcast=self._paid_broadcast
             )
         except Unreachable as error:
-            self._finish(link.delivery_id, DeliveryStatus.UNREACHABLE, error=str(error))
+            values.update(status=DeliveryStatus.UNREACHABLE, error=str(error)[:200])
             with session_scope(self._engine) as session:
                 meetings.set_reachable(
                     session, user_id=link.user_id, reachable=False, blocked=error.blocked
                 )
             report.unreachable += 1
         except Rejected as error:
-            self._finish(link.delivery_id, DeliveryStatus.FAILED, error=str(error)[:200])
+            values.update(status=DeliveryStatus.FAILED, error=str(error)[:200])
             log.error("link for delivery %s rejected: %s", link.delivery_id, error)
         except RetryLater as error:
-            self._retry(link.delivery_id, timedelta(seconds=error.seconds), str(error))
+            wait = timedelta(seconds=error.seconds)
+            values.update(status=DeliveryStatus.PENDING, due_at=now + wait, error=str(error))
             report.retried += 1
         except SendError as error:
-            self._retry(link.delivery_id, None, str(error))
+            wait = min(timedelta(seconds=2 ** min(link.attempts, 6) / 2), MAX_BACKOFF)
+            values.update(status=DeliveryStatus.PENDING, due_at=now + wait, error=str(error)[:200])
             report.retried += 1
         else:
-            self._finish(link.delivery_id, DeliveryStatus.SENT, message_id=message_id)
             report.sent += 1
+        return values
+
+    def _record(self, outcomes: list[dict[str, Any]]) -> None:
+        """Write the outcomes of sent links in one transaction (an UPDATE per row, by id)."""
+        if outcomes:
+            with session_scope(self._engine) as session:
+                session.execute(update(Delivery), outcomes)
 
     def _prepare(
         self, session: Session, delivery_ids: list[int], now: datetime
@@ -328,39 +356,10 @@ class DeliveryService:
                     reason=row.reason,
                     now=now,
                 )
-            outgoing.append(OutgoingLink(delivery_id, user.id, row.meeting_id, text))
-        return outgoing
-
-    def _finish(
-        self,
-        delivery_id: int,
-        status: DeliveryStatus,
-        *,
-        message_id: int | None = None,
-        error: str | None = None,
-    ) -> None:
-        with session_scope(self._engine) as session:
-            session.execute(
-                update(Delivery)
-                .where(col(Delivery.id) == delivery_id)
-                .values(
-                    status=status, message_id=message_id, error=error, updated_at=self._clock()
-                )
+            outgoing.append(
+                OutgoingLink(delivery_id, user.id, row.meeting_id, text, row.attempts, row.due_at)
             )
-
-    def _retry(self, delivery_id: int, wait: timedelta | None, error: str) -> None:
-        with session_scope(self._engine) as session:
-            row = session.get(Delivery, delivery_id)
-            if row is None:
-                return
-            if wait is None:
-                wait = min(timedelta(seconds=2 ** min(row.attempts, 6) / 2), MAX_BACKOFF)
-            now = self._clock()
-            row.status = DeliveryStatus.PENDING
-            row.due_at = now + wait
-            row.error = error[:200]
-            row.updated_at = now
-            session.add(row)
+        return outgoing
 
     def _next_due(self) -> datetime | None:
         with Session(self._engine) as session:

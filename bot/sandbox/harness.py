@@ -7,6 +7,7 @@ file, and act as people do (say something, tap a button) and wait until the bot 
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,7 @@ class BotHarness:
         self.rate_limit_scale = rate_limit_scale
         self.overrides = overrides
         self.application: Any = None
+        self.marks: dict[str, float] = {}
 
     @property
     def settings(self) -> Settings:
@@ -68,16 +70,24 @@ class BotHarness:
         return make_engine(self.settings.database_url)
 
     async def start(self, *, webhook_port: int | None = None, secret_token: str = "") -> None:
-        """Build and start the bot, polling the sandbox (or, with a port, by webhook)."""
+        """Build and start the bot, polling the sandbox (or, with a port, by webhook).
+
+        `marks` records time.perf_counter() after each step, for the start-up benchmark.
+        """
+        self.marks["begin"] = time.perf_counter()
         self.application = build_application(
             self.settings,
             clock=self.clock,
             sweep_interval=self.sweep_interval,
             rate_limit_scale=self.rate_limit_scale,
         )
+        self.marks["build_application"] = time.perf_counter()
         # The order run_polling and run_webhook use: initialize, post_init, updater, start.
         await self.application.initialize()
+        self.marks["initialize"] = time.perf_counter()
         await self.application.post_init(self.application)
+        self.marks["post_init"] = time.perf_counter()
+        self.after_post_init()
         if webhook_port is None:
             await self.application.updater.start_polling(poll_interval=0.0, timeout=1)
         else:
@@ -89,6 +99,10 @@ class BotHarness:
                 secret_token=secret_token or None,
             )
         await self.application.start()
+        self.marks["start"] = time.perf_counter()
+
+    def after_post_init(self) -> None:
+        """A hook between post_init and polling: the delivery service exists, nothing polls."""
 
     async def stop(self) -> None:
         """Stop the bot as a normal shutdown would."""
