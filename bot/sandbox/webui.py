@@ -240,13 +240,13 @@ PAGE = """<!doctype html>
 <title>Telegram sandbox</title>
 <style>
   body { font-family: system-ui, sans-serif; margin: 0; display: flex; height: 100vh; }
-  #side { width: 260px; border-right: 1px solid #ccc; padding: 8px; overflow: auto; }
-  #main { flex: 1; display: flex; flex-direction: column; }
+  #side { width: 260px; flex: none; border-right: 1px solid #ccc; padding: 8px; overflow: auto; }
+  #main { flex: 1; min-width: 0; display: flex; flex-direction: column; }
   #messages { flex: 1; overflow: auto; padding: 8px; background: #eef3f7; }
   .chat { cursor: pointer; padding: 4px; border-radius: 4px; }
   .chat.active { background: #d0e4f5; }
   .msg { background: white; border-radius: 8px; padding: 6px 10px; margin: 6px 0;
-         max-width: 70%; white-space: pre-wrap; }
+         max-width: 70%; white-space: pre-wrap; overflow-wrap: anywhere; }
   .msg.user { margin-left: auto; background: #dcf8c6; }
   .msg.hidden { opacity: .5; }
   .meta { font-size: 11px; color: #777; }
