@@ -445,6 +445,14 @@ def require_manager(session: Session, meeting: Meeting, actor: Actor) -> None:
         )
 
 
+def meeting_to_change(session: Session, *, code: str, actor: Actor, now: datetime) -> Meeting:
+    """The meeting with this code, if the actor may change it and it is still on."""
+    meeting = find_meeting(session, code)
+    require_manager(session, meeting, actor)
+    require_active(meeting, now)
+    return meeting
+
+
 def require_active(meeting: Meeting, now: datetime) -> None:
     """InvalidInput when the meeting is cancelled or over."""
     if meeting.status is MeetingStatus.CANCELLED:

@@ -9,6 +9,20 @@ from bot.config import Settings
 SECRET = "test-secret-that-is-long-enough-for-hs256"
 
 
+def decode_token(token: str, audience: str = "meetbot") -> dict[str, Any]:
+    """A token's claims, checked against the test secret; times are the tests' own business."""
+    import jwt
+
+    claims: dict[str, Any] = jwt.decode(
+        token,
+        SECRET,
+        algorithms=["HS256"],
+        audience=audience,
+        options={"verify_exp": False, "verify_nbf": False, "verify_iat": False},
+    )
+    return claims
+
+
 def make_settings(**overrides: Any) -> Settings:
     """Settings for tests: a Jitsi server that does not exist, never the environment's."""
     values: dict[str, Any] = {

@@ -5,9 +5,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
-import jwt
 from sqlmodel import Session, select
 
 from bot.clock import ManualClock
@@ -16,23 +14,13 @@ from storage.db import session_scope
 from storage.models import Delivery, DeliveryStatus, Meeting
 from storage.models import User as UserRow
 from tests.conftest import BotHarness
-from tests.helpers import SECRET, make_settings
+from tests.helpers import decode_token, make_settings
 
 LINK = re.compile(r"https://meet\.example\.com/[a-z0-9-]+\?jwt=([A-Za-z0-9_\-\.]+)")
 
 
 def _links(sandbox: Sandbox, user: User) -> list[str]:
     return [token for message in sandbox.inbox(user) for token in LINK.findall(message.text)]
-
-
-def _claims(token: str) -> dict[str, Any]:
-    return jwt.decode(
-        token,
-        SECRET,
-        algorithms=["HS256"],
-        audience="meetbot",
-        options={"verify_exp": False, "verify_nbf": False, "verify_iat": False},
-    )
 
 
 async def _team_meeting(
@@ -76,7 +64,7 @@ async def test_everyone_reachable_gets_exactly_one_link_with_the_right_role(
         ("dan", "member"),
     ):
         [token] = _links(sandbox, people[name])
-        claims = _claims(token)
+        claims = decode_token(token)
         assert claims["context"]["user"]["affiliation"] == role, name
         assert claims["context"]["user"]["moderator"] is (role == "owner")
         assert claims["room"] == meeting.room
@@ -100,7 +88,7 @@ async def test_everyone_reachable_gets_exactly_one_link_with_the_right_role(
     payload = url.split("start=")[1]
     reply = await bot.say(people["erin"], f"/start {payload}", expect="jwt=")
     [token] = LINK.findall(reply.text)
-    assert _claims(token)["context"]["user"]["affiliation"] == "member"
+    assert decode_token(token)["context"]["user"]["affiliation"] == "member"
     await bot.reminders()
     assert len(_links(sandbox, people["erin"])) == 1
     # The group note is edited, not re-posted.
@@ -186,7 +174,7 @@ async def test_late_invite_gets_the_link_at_once(bot: BotHarness, sandbox: Sandb
     await bot.say(people["alice"], f"/invite {meeting.code} @gina", group)
     await bot.reminders()
     [token] = _links(sandbox, gina)
-    assert _claims(token)["room"] == meeting.room
+    assert decode_token(token)["room"] == meeting.room
 
 
 async def test_cancel_stops_pending_links_and_reschedule_moves_them(
@@ -214,7 +202,7 @@ async def test_link_command_respects_the_join_window(bot: BotHarness, sandbox: S
     assert "will be ready from" in early.text and "jwt=" not in early.text
     bot.clock.advance(timedelta(minutes=106))  # 11:46, 14 minutes before: window open
     ready = await bot.say(people["carol"], f"/link {meeting.code}", expect="jwt=")
-    assert _claims(LINK.findall(ready.text)[0])["context"]["user"]["affiliation"] == "member"
+    assert decode_token(LINK.findall(ready.text)[0])["context"]["user"]["affiliation"] == "member"
     # In the group the link never appears; it goes to the private chat.
     before = len(sandbox.inbox(people["dan"]))
     reply = await bot.say(people["dan"], f"/link {meeting.code}", group)

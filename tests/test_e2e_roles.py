@@ -8,7 +8,6 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import jwt
 import pytest
 from sqlmodel import Session, col, select
 
@@ -19,7 +18,7 @@ from storage.db import session_scope
 from storage.models import AuditEvent, Delivery, Meeting, Participant
 from storage.models import User as StoredUser
 from tests.conftest import BotHarness
-from tests.helpers import SECRET, make_settings
+from tests.helpers import decode_token, make_settings
 
 LINK = re.compile(r"https://meet\.example\.com/([a-z0-9-]+)\?jwt=([A-Za-z0-9_\-\.]+)")
 REFUSED = (
@@ -59,19 +58,9 @@ def _links(sandbox: Sandbox, user: User) -> list[tuple[str, str]]:
     return [found for message in sandbox.inbox(user) for found in LINK.findall(message.text)]
 
 
-def _claims(token: str) -> dict[str, Any]:
-    return jwt.decode(
-        token,
-        SECRET,
-        algorithms=["HS256"],
-        audience="meetbot",
-        options={"verify_exp": False, "verify_nbf": False, "verify_iat": False},
-    )
-
-
-def _newest_claims(sandbox: Sandbox, user: User) -> dict[str, Any]:
+def _newestdecode_token(sandbox: Sandbox, user: User) -> dict[str, Any]:
     room, token = _links(sandbox, user)[-1]
-    claims = _claims(token)
+    claims = decode_token(token)
     assert claims["room"] == room
     return claims
 
@@ -179,9 +168,9 @@ async def test_feature_defaults_and_personal_overrides_reach_the_tokens(
     ]
 
     await bot.reminders(timedelta(minutes=110))
-    owner = _newest_claims(sandbox, alice)["context"]["features"]
-    member = _newest_claims(sandbox, bob)["context"]["features"]
-    personal = _newest_claims(sandbox, carol)["context"]["features"]
+    owner = _newestdecode_token(sandbox, alice)["context"]["features"]
+    member = _newestdecode_token(sandbox, bob)["context"]["features"]
+    personal = _newestdecode_token(sandbox, carol)["context"]["features"]
     # The full set in every token: a feature left out would be denied.
     assert set(owner) == set(member) == set(personal) == set(FEATURES)
     assert all(owner.values())
@@ -455,7 +444,7 @@ async def test_changes_after_the_links_send_fresh_links_and_rotate_moves_the_roo
     await bot.reminders()
     [_first, (room, token)] = _links(sandbox, bob)
     assert room == old_room
-    user = _claims(token)["context"]["user"]
+    user = decode_token(token)["context"]["user"]
     assert user["affiliation"] == "owner" and user["moderator"] is True
     notice = next(m for m in reversed(sandbox.inbox(bob)) if "jwt=" in m.text)
     assert "Your rights in “Team sync” changed" in notice.text
@@ -469,15 +458,15 @@ async def test_changes_after_the_links_send_fresh_links_and_rotate_moves_the_roo
     assert f"/rotate {code}" in reply.text
     await bot.reminders()
     [(_, old_token), (_, new_token)] = _links(sandbox, carol)
-    assert _claims(old_token)["context"]["features"]["recording"] is False
-    assert _claims(new_token)["context"]["features"]["recording"] is True
-    assert _claims(new_token)["context"]["user"]["affiliation"] == "member"
+    assert decode_token(old_token)["context"]["features"]["recording"] is False
+    assert decode_token(new_token)["context"]["features"]["recording"] is True
+    assert decode_token(new_token)["context"]["user"]["affiliation"] == "member"
     assert [len(_links(sandbox, user)) for user in (alice, bob)] == [1, 2]
 
     # A demotion after the links: the owner link is replaced by a member link.
     await bot.say(alice, f"/demote {code} @bob", expect="now member")
     await bot.reminders()
-    assert _newest_claims(sandbox, bob)["context"]["user"]["affiliation"] == "member"
+    assert _newestdecode_token(sandbox, bob)["context"]["user"]["affiliation"] == "member"
 
     # /rotate: a new room, and everyone who had a link gets one for it.
     # Alice's own fresh link may arrive before the reply: wait for the reply itself.
@@ -492,12 +481,12 @@ async def test_changes_after_the_links_send_fresh_links_and_rotate_moves_the_roo
         (carol, "member", 3),
     ):
         assert len(_links(sandbox, person)) == count
-        claims = _newest_claims(sandbox, person)
+        claims = _newestdecode_token(sandbox, person)
         assert claims["room"] == new_room
         assert claims["context"]["user"]["affiliation"] == affiliation
         notice = next(m for m in reversed(sandbox.inbox(person)) if "jwt=" in m.text)
         assert "moved to a new room" in notice.text
-    assert _newest_claims(sandbox, carol)["context"]["features"]["recording"] is True
+    assert _newestdecode_token(sandbox, carol)["context"]["features"]["recording"] is True
     assert _links(sandbox, people["fay"]) == []
     assert [e.action for e in _audit(bot)][-4:] == ["role", "features", "role", "rotate"]
     # Another sweep sends nothing more.

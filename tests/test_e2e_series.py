@@ -6,27 +6,20 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import icalendar
-import jwt
 from sqlmodel import Session, select
 
 from bot.clock import ManualClock
 from bot.sandbox import Sandbox, User
 from storage.models import Meeting
 from tests.conftest import BotHarness
-from tests.helpers import SECRET
+from tests.helpers import decode_token
 
 LINK = re.compile(r"\?jwt=([A-Za-z0-9_\-\.]+)")
 
 
 def _tokens(sandbox: Sandbox, user: User) -> list[dict[str, object]]:
     return [
-        jwt.decode(
-            token,
-            SECRET,
-            algorithms=["HS256"],
-            audience="meetbot",
-            options={"verify_exp": False, "verify_nbf": False, "verify_iat": False},
-        )
+        decode_token(token)
         for message in sandbox.inbox(user)
         for token in LINK.findall(message.text)
     ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import string
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import jwt
 import pytest
@@ -23,7 +24,7 @@ from bot.jitsi import (
     make_room_name,
     resolve_features,
 )
-from tests.helpers import SECRET, make_settings
+from tests.helpers import decode_token, make_settings
 
 NOW = datetime(2026, 12, 1, 9, 50, tzinfo=UTC)
 END = datetime(2026, 12, 1, 11, 0, tzinfo=UTC)
@@ -47,14 +48,8 @@ def _token(link: str) -> str:
     return link.split("?jwt=", 1)[1]
 
 
-def _decode(link: str, audience: str = "meetbot") -> dict[str, object]:
-    return jwt.decode(
-        _token(link),
-        SECRET,
-        algorithms=["HS256"],
-        audience=audience,
-        options={"verify_exp": False, "verify_nbf": False, "verify_iat": False},
-    )
+def _decode(link: str, audience: str = "meetbot") -> dict[str, Any]:
+    return decode_token(_token(link), audience)
 
 
 def test_header_is_hs256_jwt() -> None:

@@ -366,9 +366,7 @@ async def reschedule(update: Update, context: BotContext) -> None:
     now = services.clock()
     actor = await actor_for_meeting(update, context, code)
     with session_scope(services.engine) as session:
-        meeting = meetings.find_meeting(session, code)
-        meetings.require_manager(session, meeting, actor)
-        meetings.require_active(meeting, now)
+        meeting = meetings.meeting_to_change(session, code=code, actor=actor, now=now)
     when, _sep, duration = rest.partition("|")
     zone, languages = _reader(context, tg_user.id)
     draft = meetings.make_draft(

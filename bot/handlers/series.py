@@ -106,9 +106,7 @@ async def _change_sitting(update: Update, context: BotContext, *, move: bool) ->
     now = services.clock()
     actor = await actor_for_meeting(update, context, code)
     with session_scope(services.engine) as session:
-        meeting = meetings.find_meeting(session, code)
-        meetings.require_manager(session, meeting, actor)
-        meetings.require_active(meeting, now)
+        meeting = meetings.meeting_to_change(session, code=code, actor=actor, now=now)
         zone = user_zone(session.get(User, tg_user.id), services.rules)
         languages = list(dict.fromkeys([current_language(), "en"]))
         which, _sep, new_text = rest.partition("|") if "|" in rest else ("", "", rest)
