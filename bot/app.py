@@ -26,7 +26,7 @@ from bot.delivery import DeliveryService
 from bot.handlers import participation, people, roles, scheduling, series
 from bot.handlers.common import BotContext
 from bot.handlers.messenger import TelegramMessenger
-from bot.handlers.ratelimit import MessageRateLimiter
+from bot.handlers.ratelimit import PacedRateLimiter
 from bot.i18n import _, use_language
 from bot.meetings import Rules
 from bot.services import Services
@@ -36,9 +36,6 @@ log = logging.getLogger(__name__)
 
 SWEEP_JOB = "delivery-sweep"
 WAKE_JOB = "delivery-wake"
-TELEGRAM_GLOBAL_RATE = 30
-TELEGRAM_PAID_BROADCAST_RATE = 1000
-TELEGRAM_GROUP_RATE_PER_MINUTE = 20
 
 
 def rules_from(settings: Settings) -> Rules:
@@ -71,20 +68,12 @@ def command_menu() -> list[BotCommand]:
     ]
 
 
-def rate_limiter(messages_per_second: float, scale: float) -> MessageRateLimiter:
-    """Pace sends a little under Telegram's limits, in small bursts.
+def rate_limiter(scale: float) -> PacedRateLimiter:
+    """Pace sends for Telegram's limits read as strict sliding windows, replies before bulk.
 
-    A bucket as large as a whole second of traffic lets a burst through that Telegram answers
-    with 429, and every 429 pauses all sending; ten at a time at 98 % of the rate does not.
+    `scale` shortens every window, for a sandbox whose limits are scaled up the same way.
     """
-    burst = 10
-    return MessageRateLimiter(
-        overall_max_rate=burst,
-        overall_time_period=burst / (messages_per_second * 0.98),
-        group_max_rate=TELEGRAM_GROUP_RATE_PER_MINUTE,
-        group_time_period=60 / scale,
-        max_retries=2,
-    )
+    return PacedRateLimiter(scale=scale)
 
 
 def build_application(
@@ -105,15 +94,12 @@ def build_application(
         signer=token_signer(settings),
         clock=clock,
     )
-    global_rate = (
-        TELEGRAM_PAID_BROADCAST_RATE if settings.allow_paid_broadcast else TELEGRAM_GLOBAL_RATE
-    )
     application = (
         ApplicationBuilder()
         .token(settings.require_bot_token())
         .base_url(settings.telegram_api_base_url)
         .context_types(ContextTypes(context=BotContext))
-        .rate_limiter(rate_limiter(global_rate * rate_limit_scale, rate_limit_scale))
+        .rate_limiter(rate_limiter(rate_limit_scale))
         .post_init(_on_start)
         .post_shutdown(_on_stop)
         .build()

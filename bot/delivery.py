@@ -274,7 +274,7 @@ class DeliveryService:
         }
         try:
             values["message_id"] = await self._messenger.send(
-                link.user_id, link.text, broadcast=self._paid_broadcast
+                link.user_id, link.text, broadcast=self._paid_broadcast, bulk=True
             )
         except Unreachable as error:
             values.update(status=DeliveryStatus.UNREACHABLE, error=str(error)[:200])
@@ -431,7 +431,7 @@ class DeliveryService:
     async def _send_notice(self, notice: OutgoingNotice, report: SweepReport) -> None:
         status, error, due_at = DeliveryStatus.SENT, None, self._clock()
         try:
-            await self._messenger.send(notice.user_id, notice.text, notice.keyboard)
+            await self._messenger.send(notice.user_id, notice.text, notice.keyboard, bulk=True)
         except Unreachable as failure:
             status, error = DeliveryStatus.UNREACHABLE, str(failure)
         except Rejected as failure:

@@ -1,6 +1,6 @@
 """What the domain needs from a chat service, without naming Telegram.
 
-bot/handlers/telegram_messenger.py implements it on python-telegram-bot; the delivery code and
+bot/handlers/messenger.py implements it on python-telegram-bot; the delivery code and
 the handlers only see this interface and these errors.
 """
 
@@ -60,9 +60,20 @@ class Messenger(Protocol):
         ...
 
     async def send(
-        self, chat_id: int, text: str, keyboard: Keyboard = (), *, broadcast: bool = False
+        self,
+        chat_id: int,
+        text: str,
+        keyboard: Keyboard = (),
+        *,
+        broadcast: bool = False,
+        bulk: bool = False,
     ) -> int:
-        """Send an HTML message; returns its message id."""
+        """Send an HTML message; returns its message id.
+
+        broadcast: a paid broadcast (Telegram's allow_paid_broadcast, faster, charged).
+        bulk: not an answer to someone waiting (the delivery sweep's links and notices), so it
+        may wait behind replies to people.
+        """
         ...
 
     async def edit(

@@ -4,19 +4,21 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
-from telegram import Bot
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.ext import ExtBot
 
 from bot.handlers.common import clip, keyboard_markup
+from bot.handlers.ratelimit import Lane
 from bot.messaging import Keyboard, Rejected, RetryLater, TemporaryFailure, Unreachable
 
 
 class TelegramMessenger:
     """Sends through a python-telegram-bot Bot."""
 
-    def __init__(self, bot: Bot) -> None:
+    def __init__(self, bot: ExtBot[Any]) -> None:
         self._bot = bot
 
     @property
@@ -25,7 +27,13 @@ class TelegramMessenger:
         return self._bot.username
 
     async def send(
-        self, chat_id: int, text: str, keyboard: Keyboard = (), *, broadcast: bool = False
+        self,
+        chat_id: int,
+        text: str,
+        keyboard: Keyboard = (),
+        *,
+        broadcast: bool = False,
+        bulk: bool = False,
     ) -> int:
         """Send an HTML message; returns its id."""
         async with _translate_errors():
@@ -36,6 +44,8 @@ class TelegramMessenger:
                 reply_markup=keyboard_markup(keyboard),
                 disable_web_page_preview=True,
                 allow_paid_broadcast=broadcast or None,
+                # Bulk waits behind replies to people in the rate limiter's queue.
+                rate_limit_args=Lane.BULK if bulk else None,
             )
         return message.message_id
 

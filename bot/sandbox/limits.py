@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass, field
 
 # Methods that post or change messages: the ones Telegram rate-limits and the ones that fail
@@ -23,14 +23,17 @@ SENDING_METHODS = frozenset(
 
 @dataclass
 class RateLimits:
-    """Allowed message rates; scale multiplies every rate (bursts stay), as if time ran faster."""
+    """Telegram's flood limits as strict sliding windows: at most N sends in any window.
 
-    global_per_second: float = 30.0
-    paid_per_second: float = 1000.0  # with allow_paid_broadcast
-    private_per_second: float = 1.0
-    private_burst: int = 3
-    group_per_minute: float = 20.0
-    group_burst: int = 20
+    Telegram does not publish its algorithm; a strict window is the pessimistic reading, so a
+    burst after an idle spell still counts. `scale` shortens every window (rates times scale),
+    as if time ran faster.
+    """
+
+    global_per_second: int = 30  # sendMessage, sendDocument ... across all chats
+    paid_per_second: int = 1000  # the same with allow_paid_broadcast
+    private_per_second: int = 1  # to one private chat
+    group_per_minute: int = 20  # to one group, edits included
     scale: float = 1.0
     enabled: bool = True
 
@@ -41,69 +44,74 @@ class RateLimits:
 
 
 @dataclass
-class _Bucket:
-    """A token bucket; rate and capacity come from the current RateLimits on every use."""
+class _Window:
+    """The times of the sends counted in one sliding window (a global one or a chat's)."""
 
-    tokens: float
-    updated: float
+    times: deque[float] = field(default_factory=deque)
 
-    def refill(self, now: float, rate: float, capacity: float) -> None:
-        """Add the tokens earned since the last use."""
-        self.tokens = min(capacity, self.tokens + (now - self.updated) * rate)
-        self.updated = now
-
-    def wait(self, rate: float) -> float:
-        """Seconds until one token is available (0 when one is there now)."""
-        return 0.0 if self.tokens >= 1 else (1 - self.tokens) / rate
+    def wait(self, now: float, limit: int, seconds: float) -> float:
+        """Seconds until one more send fits (0 when it fits now); forgets expired sends."""
+        while self.times and self.times[0] <= now - seconds:
+            self.times.popleft()
+        if len(self.times) < limit:
+            return 0.0
+        return self.times[len(self.times) - limit] + seconds - now
 
 
 @dataclass
 class RateLimiter:
-    """Applies RateLimits to sending calls: global buckets and one bucket per chat."""
+    """Applies RateLimits to sending calls: a global window and one window per chat.
+
+    What counts, as in Telegram: a new message (sendMessage, sendDocument) counts in the global
+    window of its kind ("regular", or "paid" with allow_paid_broadcast) and in its chat's window;
+    an edit counts only in a group's window (20 a minute, edits included); edits in private
+    chats and answerCallbackQuery are not messages sent and are not limited.
+    """
 
     limits: RateLimits
     rejected: int = 0  # 429s answered
     rejected_by_chat: Counter[int] = field(default_factory=Counter)
-    # Chat buckets are keyed by chat id, global ones by "regular" or "paid".
-    _buckets: dict[int | str, _Bucket] = field(default_factory=dict)
+    # Chat windows are keyed by chat id, global ones by "regular" or "paid".
+    _windows: dict[int | str, _Window] = field(default_factory=dict)
 
     def check(
         self, now: float, chat_id: int, private: bool, *, global_kind: str | None
     ) -> int | None:
-        """Take a token from every bucket that applies; retry_after seconds if one is empty."""
+        """Count a send in every window that applies; retry_after seconds if one is full."""
         if not self.limits.enabled:
             return None
-        wanted: list[tuple[int | str, float, float]] = [(chat_id, *self._chat_rate(private))]
-        # Edits pass global_kind=None: they count against their chat only.
+        wanted: list[tuple[int | str, int, float]] = []
+        # Edits pass global_kind=None: they count against a group's budget only.
         if global_kind is not None:
-            wanted.append((global_kind, *self._global_rate(global_kind)))
-        buckets = []
-        for key, rate, capacity in wanted:
-            bucket = self._buckets.setdefault(key, _Bucket(tokens=capacity, updated=now))
-            bucket.refill(now, rate, capacity)
-            buckets.append((bucket, rate))
-        wait = max(bucket.wait(rate) for bucket, rate in buckets)
+            wanted.append((global_kind, *self._global_window(global_kind)))
+            wanted.append((chat_id, *self._chat_window(private)))
+        elif not private:
+            wanted.append((chat_id, *self._chat_window(private)))
+        if not wanted:
+            return None
+        windows = [(self._windows.setdefault(key, _Window()), n, s) for key, n, s in wanted]
+        wait = max(window.wait(now, limit, seconds) for window, limit, seconds in windows)
         if wait > 0:
             self.rejected += 1
             self.rejected_by_chat[chat_id] += 1
             # Telegram answers whole seconds and never 0.
             return max(1, math.ceil(wait))
-        for bucket, _ in buckets:
-            bucket.tokens -= 1
+        for window, _, _ in windows:
+            window.times.append(now)
         return None
 
-    def _chat_rate(self, private: bool) -> tuple[float, float]:
-        """Tokens per second and capacity of a chat's bucket."""
+    def _chat_window(self, private: bool) -> tuple[int, float]:
+        """How many sends a chat's window holds, and its length in seconds."""
         limits = self.limits
         if private:
-            return limits.private_per_second * limits.scale, float(limits.private_burst)
-        return limits.group_per_minute / 60 * limits.scale, float(limits.group_burst)
+            return limits.private_per_second, 1.0 / limits.scale
+        return limits.group_per_minute, 60.0 / limits.scale
 
-    def _global_rate(self, kind: str) -> tuple[float, float]:
-        """Tokens per second and capacity (one second's worth) of a global bucket."""
+    def _global_window(self, kind: str) -> tuple[int, float]:
+        """How many sends a global window holds, and its length in seconds."""
         limits = self.limits
         per_second = limits.paid_per_second if kind == "paid" else limits.global_per_second
-        return per_second * limits.scale, per_second
+        return per_second, 1.0 / limits.scale
 
 
 # Fault kinds, in the order one random draw is mapped onto them.
