@@ -1,4 +1,4 @@
-"""Tokens per second: TokenSigner.personal_link (bot/jitsi.py) against bare jwt.encode.
+"""Tokens per second: TokenSigner.personal_link (bot/jitsi/tokens.py) against bare jwt.encode.
 
 Both sign the same HS256 token: the full context.features set (19 names), an owner with an
 e-mail, typ JWT. The bare side gets the finished payload dict; the wrapper side also builds the

@@ -154,7 +154,7 @@ def jitsi_config_command(argv: Sequence[str]) -> int:
         settings = _settings()
     except SettingsError as error:
         return _fail(str(error), 1)
-    from bot.jitsi_setup import jitsi_config_main
+    from bot.jitsi.commands import jitsi_config_main
 
     return jitsi_config_main(settings, argv)
 
@@ -166,7 +166,7 @@ def jitsi_check_command(argv: Sequence[str]) -> int:
     except SettingsError as error:
         # 1 means "findings" for this command; a setting it cannot compare against is 2.
         return _fail(str(error), 2)
-    from bot.jitsi_setup import jitsi_check_main
+    from bot.jitsi.commands import jitsi_check_main
 
     return jitsi_check_main(settings, argv)
 

@@ -1,8 +1,7 @@
-"""Jitsi side of a meeting: room names, token claims, signing and personal links.
+"""Tokens for Jitsi: room names, token claims, signing and personal links."""
 
-Every rule here comes from ../shared/JITSI.md (how Prosody's token modules and the web client read
-our tokens). No Telegram and no database: plain values in, plain values out.
-"""
+# Every rule here comes from ../shared/JITSI.md (how Prosody's token modules and the web client
+# read our tokens). No Telegram and no database: plain values in, plain values out.
 
 from __future__ import annotations
 

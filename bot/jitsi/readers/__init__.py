@@ -1,0 +1,1 @@
+"""Readers of a Jitsi server's config files, one module per format."""

@@ -1,0 +1,1 @@
+    app_secret = ${placeholder}  -- JITSI_APP_SECRET; --reveal-secret prints it

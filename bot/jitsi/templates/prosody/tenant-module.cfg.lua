@@ -1,0 +1,1 @@
+        "muc_domain_mapper";  -- tenant URLs
