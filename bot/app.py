@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -24,7 +25,7 @@ from bot.clock import system_clock
 from bot.config import SUPPORTED_LANGUAGES, Settings, token_signer
 from bot.delivery import DeliveryService
 from bot.handlers import participation, people, roles, scheduling, series
-from bot.handlers.common import BotContext
+from bot.handlers.common import BotContext, guarded, in_reader_language, is_private, reply
 from bot.handlers.messenger import TelegramMessenger
 from bot.handlers.ratelimit import PacedRateLimiter
 from bot.i18n import _, use_language
@@ -36,6 +37,7 @@ log = logging.getLogger(__name__)
 
 SWEEP_JOB = "delivery-sweep"
 WAKE_JOB = "delivery-wake"
+COMMAND_SHOWN = 40  # characters of an unknown command repeated back
 
 
 def rules_from(settings: Settings) -> Rules:
@@ -140,6 +142,7 @@ def _register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) -
     fresh = filters.UpdateType.MESSAGE
     for name, callback in commands.items():
         application.add_handler(CommandHandler(name, callback, filters=fresh))
+    application.add_handler(MessageHandler(fresh & filters.COMMAND, _unknown_command))
     buttons = {
         r"^(cf|ch|cx):": scheduling.draft_button,
         r"^du:": scheduling.duration_button,
@@ -158,19 +161,43 @@ def _register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) -
     application.add_handler(
         MessageHandler(fresh & filters.TEXT & ~filters.COMMAND, scheduling.dialog_answer)
     )
-    application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, people.group_migrated))
+    # These two answer nobody, but whatever they write one day must be in the reader's language.
     application.add_handler(
-        ChatMemberHandler(people.membership_changed, ChatMemberHandler.MY_CHAT_MEMBER)
+        MessageHandler(filters.StatusUpdate.MIGRATE, in_reader_language(people.group_migrated))
+    )
+    application.add_handler(
+        ChatMemberHandler(
+            in_reader_language(people.membership_changed), ChatMemberHandler.MY_CHAT_MEMBER
+        )
     )
     application.add_error_handler(_on_error)
 
 
+@guarded
 async def _unknown_button(update: Update, context: BotContext) -> None:
     """Forged or outdated callback data: answer politely, change nothing."""
     if update.callback_query is not None:
         await update.callback_query.answer(_("This button is no longer valid."))
 
 
+@guarded
+async def _unknown_command(update: Update, context: BotContext) -> None:
+    """A command the bot does not have: say so and show /help (in groups only if addressed)."""
+    message = update.effective_message
+    if message is None or not message.entities:
+        return
+    # filters.COMMAND: the text starts with a bot_command entity, "/name" or "/name@bot".
+    command, _at, addressee = message.parse_entity(message.entities[0]).partition("@")
+    for_us = addressee.lower() == (context.bot.username or "").lower()
+    if not (for_us or (not addressee and is_private(update))):
+        return  # another bot's command, or a bare one in a group that may be meant for one
+    text = _("I don't know the command {command}.").format(
+        command=html.escape(command[:COMMAND_SHOWN])
+    )
+    await reply(update, text + "\n\n" + people.help_text())
+
+
+@in_reader_language
 async def _on_error(update: object, context: BotContext) -> None:
     # The exception text never holds a token link: links are only built inside delivery.
     log.error("update failed: %s", type(context.error).__name__, exc_info=context.error)
@@ -215,7 +242,10 @@ async def _sweep(context: BotContext) -> None:
     services = context.services
     if services.delivery is None:
         return
-    report = await services.delivery.sweep()
+    # A sweep woken by a handler inherits that reader's language with its context; each
+    # message picks its own reader's, and anything else is in the bot's default.
+    with use_language(services.settings.default_language):
+        report = await services.delivery.sweep()
     interval = float(context.application.bot_data["sweep_interval"])
     if report.next_due is not None and context.job_queue is not None:
         wait = (report.next_due - services.clock()).total_seconds()

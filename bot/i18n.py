@@ -1,7 +1,7 @@
-"""Translations (gettext catalogs compiled from locales/) and locale-aware formatting (Babel).
+"""Translations (gettext catalogs in bot/locales) and locale-aware formatting (Babel).
 
-The reader's locale lives in a ContextVar, set once per update by the handlers, so domain code
-and renderers can call `_()` without passing the locale around.
+The reader's locale lives in a ContextVar, set around each handler by the handlers, so domain
+code and renderers can call `_()` without passing the locale around.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime, timedelta
 from functools import cache
+from io import BytesIO
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -22,36 +23,44 @@ from babel.messages.pofile import read_po
 
 from bot.config import SUPPORTED_LANGUAGES
 
-LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
+# Inside the package, so that a built wheel carries the catalogs (compiled by setup.py).
+LOCALES_DIR = Path(__file__).resolve().parent / "locales"
 DOMAIN = "messages"
 SOURCE_LANGUAGE = "en"
 
 _current_locale: ContextVar[str] = ContextVar("current_locale", default=SOURCE_LANGUAGE)
 
 
-def compile_catalogs(locales_dir: Path = LOCALES_DIR) -> list[Path]:
-    """Compile every messages.po whose .mo is missing or older; return the files written."""
-    written = []
-    for po_path in sorted(locales_dir.glob(f"*/LC_MESSAGES/{DOMAIN}.po")):
-        mo_path = po_path.with_suffix(".mo")
-        if mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
-            continue
+def load_catalog(language: str, locales_dir: Path = LOCALES_DIR) -> gettext_module.GNUTranslations:
+    """A language's catalog: the .mo an installed package ships, else the .po, read in memory.
+
+    A source checkout has only the .po (or a .mo older than it); compiling it in memory keeps
+    the install free of writes, which a read-only one would refuse.
+    """
+    folder = locales_dir / language / "LC_MESSAGES"
+    mo_path, po_path = folder / f"{DOMAIN}.mo", folder / f"{DOMAIN}.po"
+    po_is_newer = po_path.exists() and (
+        not mo_path.exists() or po_path.stat().st_mtime > mo_path.stat().st_mtime
+    )
+    if po_is_newer:
         with po_path.open("rb") as po_file:
             catalog = read_po(po_file)
-        with mo_path.open("wb") as mo_file:
-            write_mo(mo_file, catalog)
-        written.append(mo_path)
-    return written
+        compiled = BytesIO()
+        write_mo(compiled, catalog)
+        compiled.seek(0)
+        return gettext_module.GNUTranslations(compiled)
+    if mo_path.exists():
+        with mo_path.open("rb") as mo_file:
+            return gettext_module.GNUTranslations(mo_file)
+    # Not a silent English: a package built without its catalogs must not pass for working.
+    raise FileNotFoundError(f"no {DOMAIN}.mo or {DOMAIN}.po for {language!r} in {folder}")
 
 
 @cache
 def _translations(language: str) -> gettext_module.NullTranslations:
     if language == SOURCE_LANGUAGE:
         return gettext_module.NullTranslations()
-    compile_catalogs()
-    return gettext_module.translation(
-        DOMAIN, localedir=LOCALES_DIR, languages=[language], fallback=True
-    )
+    return load_catalog(language)
 
 
 def normalize_language(code: str | None) -> str | None:
@@ -76,7 +85,11 @@ def current_language() -> str:
 
 
 def set_language(language: str) -> None:
-    """Make `language` the reader's language for the rest of this task."""
+    """Make `language` the reader's language for the rest of this handler.
+
+    Only inside a `use_language` block (every handler runs in one), which restores the
+    previous language when it ends; elsewhere it would leak into the next update.
+    """
     _current_locale.set(language)
 
 

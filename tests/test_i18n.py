@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
 from bot.config import SUPPORTED_LANGUAGES
 from bot.i18n import (
     LOCALES_DIR,
     _,
-    compile_catalogs,
     format_duration,
     format_when,
+    load_catalog,
     pick_language,
     use_language,
 )
@@ -61,12 +64,38 @@ def test_template_holds_every_message_in_the_code() -> None:
     assert source_strings <= _template_ids(), source_strings - _template_ids()
 
 
-def test_catalogs_compile(tmp_path: Path) -> None:
-    shutil.copytree(LOCALES_DIR, tmp_path / "locales")
-    for mo in (tmp_path / "locales").rglob("*.mo"):
-        mo.unlink()
-    written = compile_catalogs(tmp_path / "locales")
-    assert len(written) == len(TRANSLATED)
+def _files(folder: Path) -> dict[Path, float]:
+    return {path: path.stat().st_mtime for path in folder.rglob("*") if path.is_file()}
+
+
+@pytest.mark.parametrize("language", TRANSLATED)
+def test_a_source_checkout_reads_its_catalogs_without_writing(
+    language: str, tmp_path: Path
+) -> None:
+    locales = tmp_path / "locales"
+    shutil.copytree(LOCALES_DIR, locales, ignore=shutil.ignore_patterns("*.mo"))
+    before = _files(locales)
+    catalog = load_catalog(language, locales)
+    assert catalog.gettext("Confirm") != "Confirm"
+    assert _files(locales) == before
+
+
+def test_an_edited_po_wins_over_an_older_compiled_catalog(tmp_path: Path) -> None:
+    folder = tmp_path / "de" / "LC_MESSAGES"
+    folder.mkdir(parents=True)
+    po = folder / "messages.po"
+    po.write_text('msgid ""\nmsgstr ""\n"Language: de\\n"\n\nmsgid "Confirm"\nmsgstr "Alt"\n')
+    with po.open("rb") as po_file, (folder / "messages.mo").open("wb") as mo_file:
+        write_mo(mo_file, read_po(po_file))
+    assert load_catalog("de", tmp_path).gettext("Confirm") == "Alt"
+    po.write_text(po.read_text().replace("Alt", "Neu"))
+    os.utime(po, (time.time() + 5, time.time() + 5))
+    assert load_catalog("de", tmp_path).gettext("Confirm") == "Neu"
+
+
+def test_a_missing_catalog_is_an_error_not_english(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="'de'"):
+        load_catalog("de", tmp_path)
 
 
 def test_language_choice_order() -> None:

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from functools import wraps
 from typing import Any, TypeVar
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 from telegram import (
     Chat,
@@ -24,7 +25,7 @@ from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot import meetings
 from bot.errors import DomainError
-from bot.i18n import _, pick_language, set_language
+from bot.i18n import _, pick_language, use_language
 from bot.meetings import Actor
 from bot.messaging import Button, Keyboard
 from bot.services import Services
@@ -57,6 +58,8 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
 
 Handler = Callable[[Update, BotContext], Awaitable[None]]
 H = TypeVar("H", bound=Handler)
+# Any callback PTB runs for an update; the error handler gets `object` (maybe None) for it.
+AnyHandler = TypeVar("AnyHandler", bound=Callable[[Any, BotContext], Awaitable[None]])
 
 
 def keyboard_markup(keyboard: Keyboard) -> InlineKeyboardMarkup | None:
@@ -143,26 +146,47 @@ def remember(session: Session, tg_user: TelegramUser, *, started: bool = False) 
     )
 
 
-def use_reader_language(services: Services, session: Session, update: Update) -> str:
-    """Pick and set the language of whoever reads the reply (a group's choice in groups)."""
+def reader_language(services: Services, session: Session, update: object) -> str:
+    """The language of whoever reads the reply (a group's choice in groups), else the default."""
     default = services.settings.default_language
+    if not isinstance(update, Update):
+        return default
     chat = update.effective_chat
     if chat is not None and chat.type != Chat.PRIVATE:
-        language = meetings.chat_language(session, chat_id=chat.id) or default
-    else:
-        tg_user = update.effective_user
-        user = session.get(User, tg_user.id) if tg_user else None
-        language = pick_language(
-            user.language if user else None,
-            tg_user.language_code if tg_user else None,
-            default,
-        )
-    set_language(language)
-    return language
+        return meetings.chat_language(session, chat_id=chat.id) or default
+    tg_user = update.effective_user
+    user = session.get(User, tg_user.id) if tg_user else None
+    return pick_language(
+        user.language if user else None,
+        tg_user.language_code if tg_user else None,
+        default,
+    )
+
+
+def in_reader_language(handler: AnyHandler) -> AnyHandler:
+    """Run a handler (also the error handler) in its reader's language, reset afterwards.
+
+    PTB runs updates one after another in one task: a language set and never reset would
+    answer the next person in the previous person's language.
+    """
+
+    @wraps(handler)
+    async def wrapper(update: object, context: BotContext) -> None:
+        services = context.services
+        try:
+            with Session(services.engine) as session:
+                language = reader_language(services, session, update)
+        except SQLAlchemyError:
+            # The error handler must still run when the database is what failed.
+            language = services.settings.default_language
+        with use_language(language):
+            await handler(update, context)
+
+    return wrapper  # type: ignore[return-value]
 
 
 def guarded(handler: H) -> H:
-    """Register the user, set the reader's language, and turn domain refusals into replies."""
+    """Register the user, answer in the reader's language, and turn refusals into replies."""
 
     @wraps(handler)
     async def wrapper(update: Update, context: BotContext) -> None:
@@ -174,11 +198,12 @@ def guarded(handler: H) -> H:
                     update.effective_chat.type == Chat.PRIVATE
                 )
                 remember(session, tg_user, started=is_private and update.message is not None)
-            use_reader_language(services, session, update)
-        try:
-            await handler(update, context)
-        except DomainError as error:
-            await refuse(update, str(error))
+            language = reader_language(services, session, update)
+        with use_language(language):
+            try:
+                await handler(update, context)
+            except DomainError as error:
+                await refuse(update, str(error))
 
     return wrapper  # type: ignore[return-value]
 
