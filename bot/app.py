@@ -85,6 +85,7 @@ def build_application(
     engine: Engine | None = None,
     sweep_interval: float = 60.0,
     rate_limit_scale: float = 1.0,
+    application_class: type[Application[Any, Any, Any, Any, Any, Any]] = Application,
 ) -> Application[Any, Any, Any, Any, Any, Any]:
     """The bot, ready for run_polling / run_webhook (or initialize/start in tests)."""
     engine = engine or make_engine(settings.database_url)
@@ -98,6 +99,8 @@ def build_application(
     )
     application = (
         ApplicationBuilder()
+        # The test harness passes a subclass that counts what the bot has in hand.
+        .application_class(application_class)
         .token(settings.require_bot_token())
         .base_url(settings.telegram_api_base_url)
         .context_types(ContextTypes(context=BotContext))

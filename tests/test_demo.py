@@ -1,11 +1,10 @@
-"""The demo tells its whole story, offline, in well under 30 seconds."""
+"""The demo tells its whole story, offline."""
 
 from __future__ import annotations
 
 import io
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import jwt
@@ -22,9 +21,7 @@ def _role(link: str) -> str:
 
 async def test_demo_story_happens() -> None:
     out = io.StringIO()
-    started = time.monotonic()
     result = await play(out)
-    assert time.monotonic() - started < 30
     transcript = out.getvalue()
     assert {name: _role(link) for name, link in result["links"].items()} == {
         "Alice": "owner",

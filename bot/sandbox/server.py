@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -15,7 +16,7 @@ import aiohttp
 from aiohttp import web
 from aiohttp.web_request import FileField
 
-from bot.sandbox.api import ApiError, BotApi, Params, Upload, bad_request, normalize
+from bot.sandbox.api import ApiError, BotApi, Handler, Params, Upload, bad_request, normalize
 from bot.sandbox.limits import (
     DROP_AFTER,
     DROP_BEFORE,
@@ -83,6 +84,7 @@ class Sandbox(World):
         self._runner: web.AppRunner | None = None
         self._client: aiohttp.ClientSession | None = None
         self._delivery: asyncio.Task[None] | None = None
+        self._in_flight: Counter[str] = Counter()  # Bot API requests being answered, by method
 
     # -- settings --------------------------------------------------------------------------
 
@@ -179,6 +181,16 @@ class Sandbox(World):
             self._log(name, {}, 404)
             return _answer(ApiError(404, "Not Found").to_json(), 404)
         method, handler = found
+        self._in_flight[method] += 1
+        try:
+            return await self._answer_call(request, method, handler)
+        finally:
+            self._in_flight[method] -= 1
+
+    async def _answer_call(
+        self, request: web.Request, method: str, handler: Handler
+    ) -> web.StreamResponse:
+        """Parameters, faults, then the method itself."""
         try:
             params = await _read_params(request)
         except ApiError as error:
@@ -215,6 +227,14 @@ class Sandbox(World):
             for name, upload in params.files.items():
                 logged[name] = f"<upload {upload.filename!r}, {len(upload.data)} bytes>"
         self.calls.append(ApiCall(method, _redact(logged, self.bot_token), status, fault))
+
+    def requests_in_flight(self, *, long_polls: bool = False) -> int:
+        """Bot API requests being answered now; a waiting getUpdates counts only if asked."""
+        return sum(
+            count
+            for method, count in self._in_flight.items()
+            if long_polls or method != "getUpdates"
+        )
 
     def calls_to(self, method: str) -> list[ApiCall]:
         """Recorded calls of one method (case-insensitive)."""

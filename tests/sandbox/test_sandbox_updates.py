@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 
 import pytest
@@ -50,25 +49,39 @@ async def test_offset_confirms_and_limit(sandbox: Sandbox, bot: telegram.Bot) ->
     assert sandbox.updates_pending() == 0
 
 
-async def test_long_poll_waits_for_a_new_update(sandbox: Sandbox, bot: telegram.Bot) -> None:
-    alice = sandbox.create_user("Alice")
-    started = time.monotonic()
-    poll = asyncio.create_task(bot.get_updates(timeout=5))
-    await asyncio.sleep(0.2)
-    assert not poll.done()
-    sandbox.send_text(alice, "hello")
-    [update] = await poll
-    assert update.message is not None and update.message.text == "hello"
-    assert time.monotonic() - started < 2
+async def _parked(sandbox: Sandbox, poll: asyncio.Task[Any]) -> None:
+    """Wait until a long poll has reached the sandbox, then check that it stays there."""
+    await sandbox.wait_for(
+        lambda: sandbox.requests_in_flight(long_polls=True), message="the long poll to arrive"
+    )
+    await asyncio.sleep(0.1)
+    assert not poll.done() and sandbox.requests_in_flight(long_polls=True) == 1
 
-    started = time.monotonic()
-    assert await bot.get_updates(offset=update.update_id + 1, timeout=1) == ()
-    assert time.monotonic() - started >= 0.9
+
+async def test_long_poll_returns_when_an_update_arrives(
+    sandbox: Sandbox, bot: telegram.Bot
+) -> None:
+    alice = sandbox.create_user("Alice")
+    # A poll that the sandbox answered only at its timeout would fail the guard, not pass late.
+    poll = asyncio.create_task(bot.get_updates(timeout=60, read_timeout=70))
+    await _parked(sandbox, poll)
+    sandbox.send_text(alice, "hello")
+    [update] = await asyncio.wait_for(poll, timeout=10)
+    assert update.message is not None and update.message.text == "hello"
+
+
+async def test_long_poll_without_updates_answers_empty_at_its_timeout(
+    sandbox: Sandbox, bot: telegram.Bot
+) -> None:
+    poll = asyncio.create_task(bot.get_updates(timeout=1))
+    await _parked(sandbox, poll)
+    assert await asyncio.wait_for(poll, timeout=10) == ()
+    assert sandbox.requests_in_flight(long_polls=True) == 0
 
 
 async def test_newer_poll_terminates_older(sandbox: Sandbox, raw: Any) -> None:
     older = asyncio.create_task(raw.call("getUpdates", timeout=5))
-    await asyncio.sleep(0.1)
+    await _parked(sandbox, older)
     assert await raw.call("getUpdates") == (200, {"ok": True, "result": []})
     status, body = await older
     assert status == 409 and body["description"].startswith("Conflict: terminated by other")
@@ -161,7 +174,7 @@ async def test_wait_helpers(sandbox: Sandbox, bot: telegram.Bot) -> None:
         await bot.send_message(alice.id, "Welcome, Alice")
 
     task = asyncio.create_task(later())
-    message = await sandbox.wait_for_message(alice, "Welcome", timeout=2)
+    message = await sandbox.wait_for_message(alice, "Welcome", timeout=10)
     await task
     assert message.text == "Welcome, Alice"
     with pytest.raises(AssertionError, match="containing 'Goodbye'") as failure:
