@@ -104,7 +104,7 @@ class ObservedApplication(Application[Any, Any, Any, Any, Any, Any]):
 
     def _count_job_runs(self, event: JobEvent) -> None:
         # One submission carries one or more run times; each ends in exactly one event.
-        if isinstance(event, JobSubmissionEvent):
+        if isinstance(event, JobSubmissionEvent) and event.code == EVENT_JOB_SUBMITTED:
             self.jobs_running += len(event.scheduled_run_times)
         else:
             self.jobs_running -= 1
