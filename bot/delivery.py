@@ -37,7 +37,7 @@ from bot.messaging import (
     Unreachable,
     start_link,
 )
-from bot.render import notice_heading, notice_keyboard, render_meeting_card
+from bot.render import link_keyboard, notice_keyboard, render_notice
 from storage.db import session_scope
 from storage.models import (
     ChatSettings,
@@ -69,6 +69,7 @@ class OutgoingLink:
     text: str
     attempts: int
     due_at: datetime
+    keyboard: Keyboard = ()
 
 
 @dataclass(frozen=True)
@@ -274,7 +275,7 @@ class DeliveryService:
         }
         try:
             values["message_id"] = await self._messenger.send(
-                link.user_id, link.text, broadcast=self._paid_broadcast, bulk=True
+                link.user_id, link.text, link.keyboard, broadcast=self._paid_broadcast, bulk=True
             )
         except Unreachable as error:
             values.update(status=DeliveryStatus.UNREACHABLE, error=str(error)[:200])
@@ -356,8 +357,17 @@ class DeliveryService:
                     reason=row.reason,
                     now=now,
                 )
+                keyboard = link_keyboard(meeting, self._messenger.bot_username)
             outgoing.append(
-                OutgoingLink(delivery_id, user.id, row.meeting_id, text, row.attempts, row.due_at)
+                OutgoingLink(
+                    delivery_id,
+                    user.id,
+                    row.meeting_id,
+                    text,
+                    row.attempts,
+                    row.due_at,
+                    keyboard=keyboard,
+                )
             )
         return outgoing
 
@@ -420,10 +430,8 @@ class DeliveryService:
             language = pick_language(user.language, user.telegram_language, self._default_language)
             role = Role(participant.role) if participant is not None else None
             with use_language(language):
-                card = render_meeting_card(
-                    meeting, session, meetings.user_zone(user, self._rules), now, role
-                )
-                text = notice_heading(notice.kind) + "\n" + card
+                zone = meetings.user_zone(user, self._rules)
+                text = render_notice(notice, meeting, session, zone, now, role)
                 keyboard = notice_keyboard(notice.kind, meeting, self._messenger.bot_username)
             outgoing.append(OutgoingNotice(notice.id, user.id, text, keyboard))
         return outgoing

@@ -6,9 +6,10 @@ already in the reader's language (the handlers set it). No Telegram here.
 
 from __future__ import annotations
 
+import itertools
 import re
 import secrets
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -472,55 +473,77 @@ def is_bot_admin(session: Session, user_id: int, rules: Rules | None = None) -> 
 # --- occurrences ---------------------------------------------------------------------------
 
 
-def occurrence_after(session: Session, meeting: Meeting, now: datetime) -> Occurrence | None:
-    """The sitting that is running now or comes next (None once a meeting is over)."""
-    length = meeting.ends_at - meeting.starts_at
-    if meeting.status is MeetingStatus.CANCELLED:
-        return None
-    if meeting.rrule is None:
-        if meeting.ends_at > now:
-            return Occurrence(meeting.starts_at, meeting.ends_at)
-        return None
-    changes = session.exec(
-        select(OccurrenceChange).where(OccurrenceChange.meeting_id == meeting.id)
-    ).all()
-    changed = {change.original_start for change in changes}
-    candidates = [
-        start
-        for start in timeparse.occurrences(
+@dataclass(frozen=True)
+class Sittings:
+    """A meeting's sittings, its skipped and moved ones included, loaded with one query."""
+
+    meeting: Meeting
+    changes: list[OccurrenceChange]
+
+    @property
+    def moved(self) -> dict[datetime, datetime]:
+        """Moved sittings: the rule's original start -> the new start."""
+        return {c.original_start: c.new_start for c in self.changes if c.new_start is not None}
+
+    @property
+    def skipped(self) -> list[datetime]:
+        """The rule's original starts of skipped sittings."""
+        return [c.original_start for c in self.changes if c.new_start is None]
+
+    def upcoming(self, now: datetime) -> Iterator[Occurrence]:
+        """The sitting running now, then the ones to come (nothing once cancelled or over)."""
+        meeting = self.meeting
+        length = meeting.ends_at - meeting.starts_at
+        if meeting.status is MeetingStatus.CANCELLED:
+            return iter(())
+        if meeting.rrule is None:
+            single = Occurrence(meeting.starts_at, meeting.ends_at)
+            return iter([single] if meeting.ends_at > now else [])
+        starts = timeparse.SeriesSittings(
             meeting.rrule,
             first_start=meeting.starts_at,
             zone=meeting.zone,
-            after=now - length,
-            limit=len(changed) + 1,
-            exdates=changed,
-        )
-    ]
-    candidates += [
-        change.new_start
-        for change in changes
-        if change.new_start is not None and change.new_start + length > now
-    ]
-    candidates = [start for start in candidates if start + length > now]
-    if not candidates:
-        return None
-    start = min(candidates)
-    return Occurrence(start, start + length)
+            skipped=self.skipped,
+            moved=self.moved,
+        ).after(now - length)
+        return (Occurrence(start, start + length) for start in starts)
+
+    def next(self, now: datetime) -> Occurrence | None:
+        """The sitting that is running now or comes next."""
+        return next(self.upcoming(now), None)
+
+    def is_upcoming(self, start: datetime, now: datetime) -> bool:
+        """True when a sitting that is running or still to come starts at `start`."""
+        for occurrence in self.upcoming(now):
+            if occurrence.start >= start:
+                return occurrence.start == start
+        return False
+
+    def change_at(self, start: datetime) -> OccurrenceChange | None:
+        """The change that moved a sitting to `start`, if one did."""
+        return next((c for c in self.changes if c.new_start == start), None)
+
+
+def load_sittings(session: Session, meeting: Meeting) -> Sittings:
+    """A meeting's sittings with its changes (no query for a single or cancelled meeting)."""
+    if meeting.rrule is None or meeting.status is MeetingStatus.CANCELLED:
+        return Sittings(meeting, [])
+    changes = session.exec(
+        select(OccurrenceChange).where(OccurrenceChange.meeting_id == meeting.id)
+    ).all()
+    return Sittings(meeting, list(changes))
+
+
+def occurrence_after(session: Session, meeting: Meeting, now: datetime) -> Occurrence | None:
+    """The sitting that is running now or comes next (None once a meeting is over)."""
+    return load_sittings(session, meeting).next(now)
 
 
 def upcoming_occurrences(
     session: Session, meeting: Meeting, now: datetime, limit: int
 ) -> list[Occurrence]:
     """The next few sittings of a meeting (one for a single meeting)."""
-    result = []
-    moment = now
-    for _index in range(limit):
-        occurrence = occurrence_after(session, meeting, moment)
-        if occurrence is None:
-            break
-        result.append(occurrence)
-        moment = occurrence.end
-    return result
+    return list(itertools.islice(load_sittings(session, meeting).upcoming(now), limit))
 
 
 # --- participation -------------------------------------------------------------------------
@@ -697,6 +720,9 @@ def cancel_meeting(session: Session, *, meeting: Meeting, actor: Actor, now: dat
     require_manager(session, meeting, actor)
     require_active(meeting, now)
     meeting.status = MeetingStatus.CANCELLED
+    if meeting.rrule is not None:
+        # Calendars keep the sittings before this moment (bot/calendar.py ends the rule here).
+        meeting.series_until = now
     meeting.version += 1
     meeting.ics_sequence += 1
     session.add(meeting)
@@ -755,21 +781,18 @@ def change_occurrence(
     require_active(meeting, now)
     if meeting.rrule is None:
         raise InvalidInput(_("{code} is not a series; use /reschedule.").format(code=meeting.code))
-    expected = {
-        occurrence.start for occurrence in upcoming_occurrences(session, meeting, now, limit=60)
-    }
-    if original_start not in expected:
+    sittings = load_sittings(session, meeting)
+    if not sittings.is_upcoming(original_start, now):
         raise InvalidInput(
             _(
                 "{code} has no upcoming sitting at that time. /meetings shows the next ones."
             ).format(code=meeting.code)
         )
-    change = session.exec(
-        select(OccurrenceChange).where(
-            OccurrenceChange.meeting_id == meeting.id,
-            OccurrenceChange.original_start == original_start,
-        )
-    ).first() or OccurrenceChange(meeting_id=_id(meeting), original_start=original_start)
+    # A sitting moved before keeps its change row: calendars know it by the rule's original
+    # start (RECURRENCE-ID), and a second row would leave it at its first new time as well.
+    change = sittings.change_at(original_start) or OccurrenceChange(
+        meeting_id=_id(meeting), original_start=original_start
+    )
     change.new_start = new_start
     session.add(change)
     meeting.ics_sequence += 1
@@ -782,7 +805,15 @@ def change_occurrence(
     session.flush()
     plan_deliveries(session, meeting=meeting, now=now)
     kind = NoticeKind.SKIPPED if new_start is None else NoticeKind.MOVED
-    queue_notices(session, meeting=meeting, kind=kind, now=now, skip_user_id=actor.user_id)
+    queue_notices(
+        session,
+        meeting=meeting,
+        kind=kind,
+        now=now,
+        skip_user_id=actor.user_id,
+        occurrence_start=original_start,
+        new_start=new_start,
+    )
 
 
 def end_series(session: Session, *, meeting: Meeting, actor: Actor, now: datetime) -> None:
@@ -1053,8 +1084,13 @@ def queue_notices(
     now: datetime,
     user_ids: Iterable[int] | None = None,
     skip_user_id: int | None = None,
+    occurrence_start: datetime | None = None,
+    new_start: datetime | None = None,
 ) -> int:
-    """Owe people a message about a change, in the change's own transaction."""
+    """Owe people a message about a change, in the change's own transaction.
+
+    A skip or move names its sitting (`occurrence_start`, and `new_start` for a move).
+    """
     if user_ids is None:
         user_ids = [
             row.user_id for row, _user in participants(session, meeting) if row.user_id is not None
@@ -1064,7 +1100,15 @@ def queue_notices(
         if user_id == skip_user_id:
             continue
         session.add(
-            Notice(meeting_id=_id(meeting), user_id=user_id, kind=kind, due_at=now, created_at=now)
+            Notice(
+                meeting_id=_id(meeting),
+                user_id=user_id,
+                kind=kind,
+                occurrence_start=occurrence_start,
+                new_start=new_start,
+                due_at=now,
+                created_at=now,
+            )
         )
         count += 1
     return count
@@ -1343,12 +1387,12 @@ def occurrence_changes(
     session: Session, *, meeting: Meeting
 ) -> tuple[dict[datetime, datetime], list[datetime]]:
     """A series' moved sittings (original -> new start) and skipped ones."""
-    changes = session.exec(
-        select(OccurrenceChange).where(OccurrenceChange.meeting_id == meeting.id)
-    ).all()
-    moved = {c.original_start: c.new_start for c in changes if c.new_start is not None}
-    skipped = [c.original_start for c in changes if c.new_start is None]
-    return moved, skipped
+    sittings = load_sittings(session, meeting)
+    return sittings.moved, sittings.skipped
+
+
+# How far ahead /skip and /move look for the sitting on a date typed.
+SITTING_HORIZON = timedelta(days=400)
 
 
 def pick_sitting(
@@ -1357,18 +1401,24 @@ def pick_sitting(
     """The start of the series' next sitting, or of the one on the date typed (e.g. 2026-12-14)."""
     if meeting.rrule is None:
         raise InvalidInput(_("{code} is not a series; use /reschedule.").format(code=meeting.code))
-    sittings = upcoming_occurrences(session, meeting, now, limit=400)
-    if not sittings:
+    upcoming = load_sittings(session, meeting).upcoming(now)
+    first = next(upcoming, None)
+    if first is None:
         raise InvalidInput(_("Meeting {code} is already over.").format(code=meeting.code))
     if not date_text:
-        return sittings[0].start
+        return first.start
     try:
         day = timeparse.parse_day(date_text, zone=zone, now=now)
     except timeparse.TimeParseError:
         day = None
-    for sitting in sittings:
-        if day is not None and sitting.start.astimezone(ZoneInfo(zone)).date() == day:
-            return sitting.start
+    if day is not None:
+        tz = ZoneInfo(zone)
+        for sitting in itertools.chain([first], upcoming):
+            sitting_day = sitting.start.astimezone(tz).date()
+            if sitting_day == day:
+                return sitting.start
+            if sitting_day > day or sitting.start > now + SITTING_HORIZON:
+                break
     raise InvalidInput(
         _("{code} has no upcoming sitting at that time. /meetings shows the next ones.").format(
             code=meeting.code

@@ -8,12 +8,12 @@ from datetime import datetime
 from sqlmodel import Session
 
 from bot import meetings, timeparse
-from bot.calendar import build_ics, google_calendar_link, outlook_calendar_link
+from bot.calendar import Organizer, build_ics, google_calendar_link, outlook_calendar_link
 from bot.i18n import _, current_language, format_span, format_when
 from bot.jitsi import Role
 from bot.meetings import LinkRequest
 from bot.messaging import Button
-from storage.models import Meeting
+from storage.models import Meeting, Notice, User
 
 
 def role_name(role: Role) -> str:
@@ -26,9 +26,14 @@ def render_meeting_card(
 ) -> str:
     """Title, code, next time in the reader's zone, repeat rule, and the reader's role."""
     occurrence = meetings.occurrence_after(session, meeting, now)
+    when = [] if occurrence is None else [format_span(occurrence.start, occurrence.end, zone)]
+    return _card(meeting, when, role)
+
+
+def _card(meeting: Meeting, when: list[str], role: Role | None) -> str:
+    """A meeting's card with the given time lines (plain text, escaped here)."""
     lines = [f"<b>{html.escape(meeting.title)}</b> · <code>{meeting.code}</code>"]
-    if occurrence is not None:
-        lines.append("🕒 " + html.escape(format_span(occurrence.start, occurrence.end, zone)))
+    lines += ["🕒 " + html.escape(line) for line in when]
     if meeting.rrule:
         lines.append(
             "🔁 "
@@ -76,13 +81,29 @@ def calendar_buttons(meeting: Meeting, bot_username: str) -> list[Button]:
     ]
 
 
-def ics_for(session: Session, meeting: Meeting, bot_username: str) -> bytes:
-    """The meeting's calendar file, with moved and skipped sittings of a series."""
+def link_keyboard(meeting: Meeting, bot_username: str) -> list[list[Button]]:
+    """The buttons under a personal link message: the calendar row."""
+    return [calendar_buttons(meeting, bot_username)]
+
+
+def ics_for(
+    session: Session, meeting: Meeting, bot_username: str, *, mail_host: str, now: datetime
+) -> bytes:
+    """The meeting's calendar file, with moved and skipped sittings of a series.
+
+    The organizer is named with their /email; without one, with a no-reply address on
+    `mail_host` (the Jitsi server's host), since RFC 5546 requires an ORGANIZER on a REQUEST.
+    """
     moved, skipped = meetings.occurrence_changes(session, meeting=meeting)
+    organizer = session.get(User, meeting.organizer_id)
+    name = meetings.display(organizer) if organizer is not None else str(meeting.organizer_id)
+    email = organizer.email if organizer is not None and organizer.email else None
     return build_ics(
         meeting,
         bot_link=f"https://t.me/{bot_username}",
         description=calendar_details(meeting, bot_username),
+        organizer=Organizer(name=name, email=email or f"noreply@{mail_host}"),
+        now=now,
         moved=moved,
         skipped=skipped,
     )
@@ -101,10 +122,40 @@ def notice_heading(kind: str) -> str:
     return headings.get(kind, "")
 
 
+def render_notice(
+    notice: Notice,
+    meeting: Meeting,
+    session: Session,
+    zone: str,
+    now: datetime,
+    role: Role | None = None,
+) -> str:
+    """A notice about a change in the reader's zone: a skip or move shows its own sitting."""
+    sitting = notice.occurrence_start
+    if sitting is None:
+        card = render_meeting_card(meeting, session, zone, now, role)
+        return notice_heading(notice.kind) + "\n" + card
+    length = meeting.ends_at - meeting.starts_at
+    when = format_span(sitting, sitting + length, zone)
+    if notice.new_start is None:
+        lines = [when]
+    else:
+        new_when = format_span(notice.new_start, notice.new_start + length, zone)
+        lines = [_("Was: {when}").format(when=when), _("Now: {when}").format(when=new_when)]
+    return notice_heading(notice.kind) + "\n" + _card(meeting, lines, role)
+
+
 def notice_keyboard(kind: str, meeting: Meeting, bot_username: str) -> list[list[Button]]:
-    """Decline for an invitation; the calendar row on every notice."""
+    """Decline for an invitation; the calendar row on every notice.
+
+    A cancelled meeting keeps only the .ics (it removes the meeting from calendars): the
+    Google and Outlook links would add it again.
+    """
     rows = []
     if kind == meetings.NoticeKind.INVITED:
         rows.append([Button(_("Decline"), data=f"dc:{meeting.code}")])
-    rows.append(calendar_buttons(meeting, bot_username))
+    if kind == meetings.NoticeKind.CANCELLED:
+        rows.append([Button(_("📅 .ics"), data=f"ic:{meeting.code}")])
+    else:
+        rows.append(calendar_buttons(meeting, bot_username))
     return rows

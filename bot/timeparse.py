@@ -43,9 +43,11 @@ from __future__ import annotations
 import contextlib
 import difflib
 import functools
+import heapq
+import itertools
 import re
 import unicodedata
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVar
@@ -904,6 +906,53 @@ def _parse_rule_value(value: str) -> dict[str, str]:
     return fields
 
 
+class SeriesSittings:
+    """Every sitting start of a series (UTC-aware, ascending), expanded in one lazy pass.
+
+    The rule runs on the wall clock of ``zone`` from ``first_start``; its skipped and moved
+    sittings are left out and the moved ones merged back in at their new times. Changes are
+    matched as UTC instants in a set rather than given to dateutil's rruleset as exdates: an
+    aware datetime in a DST gap or overlap never compares equal to one in another zone, so
+    rruleset would keep a skipped 02:30 sitting on the night the clocks change.
+    """
+
+    def __init__(
+        self,
+        rrule: str,
+        *,
+        first_start: datetime,
+        zone: str,
+        skipped: Collection[datetime] = (),
+        moved: Mapping[datetime, datetime] | None = None,
+    ) -> None:
+        tz = _zone(zone)
+        _parse_rule_value(rrule)
+        try:
+            self._rule = du_rrule.rrulestr(
+                rrule.strip(), dtstart=_as_utc(first_start, "first_start").astimezone(tz)
+            )
+        except (ValueError, TypeError, KeyError, IndexError) as exc:
+            raise TimeParseError("bad_recurrence", rrule) from exc
+        moved = moved or {}
+        self._left_out = {_as_utc(start, "skipped") for start in skipped} | {
+            _as_utc(start, "moved") for start in moved
+        }
+        self._moved_to = sorted(_as_utc(start, "moved") for start in moved.values())
+
+    def rule_starts(self) -> Iterator[datetime]:
+        """The rule's own instances (UTC), changes ignored: what RECURRENCE-ID and EXDATE name."""
+        return (start.astimezone(UTC) for start in self._rule)
+
+    def __iter__(self) -> Iterator[datetime]:
+        kept = (start for start in self.rule_starts() if start not in self._left_out)
+        return heapq.merge(kept, self._moved_to)
+
+    def after(self, moment: datetime) -> Iterator[datetime]:
+        """The sitting starts strictly after ``moment``."""
+        moment = _as_utc(moment, "after")
+        return itertools.dropwhile(lambda start: start <= moment, self)
+
+
 def occurrences(
     rrule: str,
     *,
@@ -921,24 +970,8 @@ def occurrences(
     """
     if limit <= 0:
         return []
-    tz = _zone(zone)
-    start = _as_utc(first_start, "first_start").astimezone(tz)
-    after_utc = _as_utc(after, "after")
-    skip = {_as_utc(d, "exdates") for d in exdates}
-    _parse_rule_value(rrule)
-    try:
-        rule = du_rrule.rrulestr(rrule.strip(), dtstart=start)
-    except (ValueError, TypeError, KeyError, IndexError) as exc:
-        raise TimeParseError("bad_recurrence", rrule) from exc
-    found: list[datetime] = []
-    for occurrence in rule:
-        instant = occurrence.astimezone(UTC)
-        if instant <= after_utc or instant in skip:
-            continue
-        found.append(instant)
-        if len(found) >= limit:
-            break
-    return found
+    sittings = SeriesSittings(rrule, first_start=first_start, zone=zone, skipped=exdates)
+    return list(itertools.islice(sittings.after(after), limit))
 
 
 # --------------------------------------------------------------------------------------------

@@ -78,6 +78,7 @@ class Meeting(SQLModel, table=True):
     ends_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
     zone: str
     rrule: str | None = None
+    # When a cancelled series was ended: sittings before it took place and stay in calendars.
     series_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     chat_id: int | None = Field(default=None, sa_column=Column(BigInteger, index=True))
     announcement_message_id: int | None = None
@@ -160,6 +161,9 @@ class Notice(SQLModel, table=True):
     meeting_id: int = Field(foreign_key="meeting.id", index=True)
     user_id: int = Field(sa_column=Column(BigInteger, nullable=False))
     kind: str
+    # The one sitting a skip or move was about (its start before the change), and its new start.
+    occurrence_start: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    new_start: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     # A DeliveryStatus value, stored as text (a second enum type of the same name would
     # collide on PostgreSQL).
     status: str = Field(default=DeliveryStatus.PENDING.value, index=True)

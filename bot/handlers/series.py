@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import html
 import secrets
 from dataclasses import dataclass
@@ -23,9 +24,10 @@ from bot.handlers.common import (
 )
 from bot.handlers.messenger import TelegramMessenger
 from bot.i18n import _, current_language, format_when
-from bot.meetings import user_zone
+from bot.meetings import Actor, user_zone
 from bot.messaging import Button, SendError, start_link
 from bot.render import ics_for
+from bot.services import Services
 from storage.db import session_scope
 from storage.models import User
 
@@ -45,7 +47,13 @@ async def ics_button(update: Update, context: BotContext) -> None:
         ) is not None or meetings.is_bot_admin(session, tg_user.id, services.rules)
         if not allowed:
             raise NotAllowed(not_for_you())
-        data = ics_for(session, meeting, context.bot.username)
+        data = ics_for(
+            session,
+            meeting,
+            context.bot.username,
+            mail_host=services.settings.jitsi_host,
+            now=services.clock(),
+        )
         filename = f"{meeting.code.lower()}.ics"
         caption = meeting.title
     try:
@@ -105,24 +113,22 @@ async def _change_sitting(update: Update, context: BotContext, *, move: bool) ->
     services = context.services
     now = services.clock()
     actor = await actor_for_meeting(update, context, code)
-    with session_scope(services.engine) as session:
-        meeting = meetings.meeting_to_change(session, code=code, actor=actor, now=now)
-        zone = user_zone(session.get(User, tg_user.id), services.rules)
-        languages = list(dict.fromkeys([current_language(), "en"]))
-        which, _sep, new_text = rest.partition("|") if "|" in rest else ("", "", rest)
-        if not move:
-            which, new_text = rest, ""
-        original = meetings.pick_sitting(
-            session, meeting=meeting, date_text=which.strip(), zone=zone, now=now
-        )
-        new_start = None
-        if move:
-            new_start, rrule = meetings.parse_start(
-                new_text.strip(), zone=zone, languages=languages, now=now
-            )
-            if rrule is not None:
-                raise InvalidInput(usage)
-        title, code = meeting.title, meeting.code
+    # "/move CODE date | new time" names the sitting; "/move CODE new time" moves the next one.
+    which, _sep, new_text = rest.rpartition("|") if move else (rest, "", "")
+    # The series is expanded in a worker thread, with its own session: a long series must not
+    # hold up other people's updates (nothing Telegram is awaited inside the transaction).
+    title, code, original, new_start, zone = await asyncio.to_thread(
+        _read_sitting_change,
+        services,
+        user_id=tg_user.id,
+        code=code,
+        actor=actor,
+        which=which.strip(),
+        new_text=new_text.strip() if move else None,
+        languages=list(dict.fromkeys([current_language(), "en"])),
+        usage=usage,
+        now=now,
+    )
     change_id = secrets.token_urlsafe(6)
     _pending_changes(context)[change_id] = PendingSittingChange(code, original, new_start, zone)
     await reply(
@@ -137,6 +143,52 @@ async def _change_sitting(update: Update, context: BotContext, *, move: bool) ->
             ]
         ],
     )
+
+
+def _read_sitting_change(
+    services: Services,
+    *,
+    user_id: int,
+    code: str,
+    actor: Actor,
+    which: str,
+    new_text: str | None,
+    languages: list[str],
+    usage: str,
+    now: datetime,
+) -> tuple[str, str, datetime, datetime | None, str]:
+    """The sitting a /skip or /move names and its new start (title, code, sitting, new, zone)."""
+    with session_scope(services.engine) as session:
+        meeting = meetings.meeting_to_change(session, code=code, actor=actor, now=now)
+        zone = user_zone(session.get(User, user_id), services.rules)
+        original = meetings.pick_sitting(
+            session, meeting=meeting, date_text=which, zone=zone, now=now
+        )
+        new_start = None
+        if new_text is not None:
+            new_start, rrule = meetings.parse_start(
+                new_text, zone=zone, languages=languages, now=now
+            )
+            if rrule is not None:
+                raise InvalidInput(usage)
+        return meeting.title, meeting.code, original, new_start, zone
+
+
+def _save_sitting_change(
+    services: Services, pending: PendingSittingChange, actor: Actor, now: datetime
+) -> str:
+    """Skip or move the sitting (in a worker thread, with its own session); returns the title."""
+    with session_scope(services.engine) as session:
+        meeting = meetings.find_meeting(session, pending.code)
+        meetings.change_occurrence(
+            session,
+            meeting=meeting,
+            actor=actor,
+            original_start=pending.original,
+            new_start=pending.new_start,
+            now=now,
+        )
+        return meeting.title
 
 
 def _describe_change(original: datetime, new_start: datetime | None, zone: str) -> str:
@@ -166,17 +218,7 @@ async def sitting_change_button(update: Update, context: BotContext) -> None:
     services = context.services
     now = services.clock()
     actor = await actor_for_meeting(update, context, pending.code)
-    with session_scope(services.engine) as session:
-        meeting = meetings.find_meeting(session, pending.code)
-        meetings.change_occurrence(
-            session,
-            meeting=meeting,
-            actor=actor,
-            original_start=pending.original,
-            new_start=pending.new_start,
-            now=now,
-        )
-        title = meeting.title
+    title = await asyncio.to_thread(_save_sitting_change, services, pending, actor, now)
     services.wake_delivery()
     await query.answer(_("Saved."))
     await query.edit_message_text(
