@@ -274,7 +274,9 @@ def _require_user(session: Session, user_id: int) -> User:
 
 
 def find_user_by_username(session: Session, username: str) -> User | None:
-    """A known user by @username (case-insensitive)."""
+    """A known user by @username (case-insensitive); None for anything no username can be."""
+    if not _USERNAME.match(username):
+        return None
     name = username.lstrip("@").lower()
     return session.exec(select(User).where(User.username == name)).first()
 

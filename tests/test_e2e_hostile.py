@@ -22,6 +22,7 @@ PIECES = [
     "مرحبا", "\x00", "\\", "'", '"', "%s", "{name}", "{0}", "=", "recording=", "x=on",
     "tomorrow", "25:61", "2026-02-30 10:00", "in -3 hours", "every", "every 0 weeks",
     "owner", "member", "on", "off", "http://x", "a" * 300, "9" * 70, "\n",
+    "²", "٣", "99999999999999999999999", "mia", "Gastgeber",
 ]  # fmt: skip
 
 
@@ -73,6 +74,7 @@ async def test_forged_buttons_change_nothing(bot: BotHarness, sandbox: Sandbox) 
     for data in (
         f"mt:c:{code}", f"mt:x:{code}", f"mt:i:{code}", f"mt:l:{code}", f"ic:{code}",
         f"jn:{code}", f"dc:{code}", "cf:x", "rs:x", "du:999", "pg:-5", "pg:abc", "ip:a:b",
+        "pg:²", "pg:" + "9" * 30, "du:²",
         "mt:c", "mt::::", "x" * 64, "",
     ):  # fmt: skip
         answer = await bot.tap(mallory, preview, data=data)

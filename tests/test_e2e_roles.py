@@ -12,7 +12,9 @@ import pytest
 from sqlmodel import Session, col, select
 
 from bot.clock import ManualClock
-from bot.jitsi import FEATURES
+from bot.i18n import use_language
+from bot.jitsi import FEATURES, Role
+from bot.render import role_name
 from bot.sandbox import Chat, Sandbox, User
 from storage.db import session_scope
 from storage.models import AuditEvent, Delivery, Meeting, Participant
@@ -492,6 +494,84 @@ async def test_changes_after_the_links_send_fresh_links_and_rotate_moves_the_roo
     # Another sweep sends nothing more.
     await bot.reminders(timedelta(minutes=1))
     assert len(_links(sandbox, alice)) == 2
+
+
+# --- words that name nobody ----------------------------------------------------------------
+
+
+async def test_numbers_and_words_that_name_nobody_get_one_refusal_and_change_nothing(
+    bot: BotHarness, sandbox: Sandbox, root: User
+) -> None:
+    people, _group, code = await _team(bot, sandbox, in_group=False)
+    alice, bob, carol = people["alice"], people["bob"], people["carol"]
+    await bot.say(root, "/start")
+    before = _snapshot(bot)
+    roles_before = await bot.say(alice, f"/participants {code}")
+    promote = "Write /promote CODE @name or /demote CODE @name"
+    features = "Write /features CODE [@name] recording=on"
+    admin = "Write /admin add @name, /admin remove @name or /admin list."
+    for user, command, word, usage in (
+        # Too big for the database's user ids, a Unicode digit, a negative number.
+        (alice, f"/promote {code} 99999999999999999999999", "99999999999999999999999", promote),
+        (alice, f"/promote {code} ²", "²", promote),
+        (alice, f"/demote {code} -1", "-1", promote),
+        (alice, f"/role {code} 99999999999999999999999 owner", "99999999999999999999999", None),
+        (alice, f"/features {code} 99999999999999999999 recording=on", "99999999999999", features),
+        (root, "/admin add 99999999999999999999999", "99999999999999999999999", admin),
+        (root, "/admin add ²", "²", admin),
+        # A name without @ is a person too: never a silent meeting-wide change.
+        (alice, f"/features {code} mia recording=on", "mia", features),
+        (alice, f"/features {code} recording=on -1", "-1", features),
+    ):
+        sent_before = len(sandbox.inbox(user))
+        reply = await bot.say(user, command)
+        assert f"I don't know who “{word}" in reply.text, command
+        assert usage is None or usage in reply.text, command
+        assert len(sandbox.inbox(user)) == sent_before + 1, command
+    # Two people where one is meant: neither is dropped in silence.
+    reply = await bot.say(alice, f"/promote {code} @bob @carol")
+    assert "Name one person at a time." in reply.text and promote in reply.text
+    reply = await bot.say(alice, f"/features {code} bob @carol recording=on")
+    assert "Name one person at a time." in reply.text
+    assert _snapshot(bot) == before
+    assert (await bot.say(alice, f"/participants {code}")).text == roles_before.text
+
+    # A known username with or without @, or a Telegram user id, still names the person.
+    reply = await bot.say(alice, f"/features {code} carol recording=on")
+    assert f"Features for Carol in {code}: recording=on." in reply.text
+    assert _meeting(bot, code).feature_defaults == {}
+    reply = await bot.say(alice, f"/promote {code} {bob.id}")
+    assert f"Bob is now owner in {code}." in reply.text
+    reply = await bot.say(alice, f"/demote {code} BOB")
+    assert f"Bob is now member in {code}." in reply.text
+    assert _roles(bot, code)[carol.id] == _roles(bot, code)[bob.id] == "member"
+
+
+async def test_role_words_in_the_readers_language_as_help_shows_them(
+    bot: BotHarness, sandbox: Sandbox
+) -> None:
+    people, _group, code = await _team(bot, sandbox, in_group=False)
+    alice, bob = people["alice"], people["bob"]
+    await bot.say(alice, "/language de")
+    with use_language("de"):
+        owner, member = role_name(Role.OWNER), role_name(Role.MEMBER)
+    assert (owner, member) != ("owner", "member")  # the German catalog translates them
+    shown = await bot.say(alice, "/help")
+    assert f"/role CODE @name {owner}|{member}" in shown.text
+    usage = await bot.say(alice, f"/role {code} @bob boss")
+    assert f"/role CODE @name {owner}|{member}" in usage.text
+    await bot.say(alice, f"/role {code} @bob {owner.upper()}")
+    assert _roles(bot, code)[bob.id] == "owner"
+    await bot.say(alice, f"/role {code} @bob {member}")
+    assert _roles(bot, code)[bob.id] == "member"
+    # The English words work in every language.
+    await bot.say(alice, f"/role {code} @bob Owner")
+    assert _roles(bot, code)[bob.id] == "owner"
+    # Two different roles in one command is no choice.
+    before = _snapshot(bot)
+    usage = await bot.say(alice, f"/role {code} @bob {member} owner")
+    assert f"/role CODE @name {owner}|{member}" in usage.text
+    assert _snapshot(bot) == before
 
 
 # --- forged buttons ------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from telegram import MessageEntity, Update
 
 from bot import meetings
 from bot.errors import NotAllowed
+from bot.handlers.arguments import parse_number, person_named
 from bot.handlers.common import (
     BotContext,
     actor_for_meeting,
@@ -33,30 +34,40 @@ from storage.db import session_scope
 from storage.models import Meeting, User
 
 PAGE_SIZE = 5
+PAGE_LIMIT = 10_000  # a page number beyond any list: forged data, page 1 is shown
 _CODE = re.compile(r"^[A-Za-z0-9]{6}$")
 
 
 # --- /invite -------------------------------------------------------------------------------
 
 
-def _invite_targets(update: Update) -> tuple[list[int], list[str], str | None]:
-    """People named in an /invite: by reply, text_mention and @username; and a code if given."""
+def _invite_targets(update: Update) -> tuple[list[int], list[str], list[str], str | None]:
+    """People named in an /invite: by reply, text_mention, @username and plain words (still to
+    be looked up); and a code if given."""
     message = update.effective_message
     assert message is not None
     user_ids: list[int] = []
     usernames: list[str] = []
+    mention_words: list[str] = []
     if message.reply_to_message and message.reply_to_message.from_user:
         replied = message.reply_to_message.from_user
         if not replied.is_bot:
             user_ids.append(replied.id)
     for entity, text in message.parse_entities().items():
-        if entity.type == MessageEntity.TEXT_MENTION and entity.user and not entity.user.is_bot:
-            user_ids.append(entity.user.id)
+        if entity.type == MessageEntity.TEXT_MENTION:
+            mention_words += text.split()
+            if entity.user and not entity.user.is_bot:
+                user_ids.append(entity.user.id)
         elif entity.type == MessageEntity.MENTION:
             usernames.append(text.lstrip("@"))
     words = command_args(update).split()
     code = words[0] if words and _CODE.match(words[0]) else None
-    return user_ids, usernames, code
+    # A plain word may be a person too ("/invite CODE mia"): looked up, never skipped.
+    plain = [word for word in words[1 if code else 0 :] if not word.startswith("@")]
+    for word in mention_words:
+        if word in plain:
+            plain.remove(word)
+    return user_ids, usernames, plain, code
 
 
 @guarded
@@ -67,8 +78,10 @@ async def invite(update: Update, context: BotContext) -> None:
     chat = update.effective_chat
     tg_user = update.effective_user
     assert message is not None and chat is not None and tg_user is not None
-    user_ids, usernames, code = _invite_targets(update)
+    user_ids, usernames, plain, code = _invite_targets(update)
     with session_scope(services.engine) as session:
+        usage = _("/invite CODE @name: invite people (or reply to their message)")
+        user_ids += [person_named(session, word, usage) for word in plain]
         # Everyone we can see in full becomes a known user, so the invite can reach them.
         replied = message.reply_to_message.from_user if message.reply_to_message else None
         if replied is not None and not replied.is_bot:
@@ -179,13 +192,17 @@ async def invite_pick(update: Update, context: BotContext) -> None:
     query = update.callback_query
     assert query is not None and query.data is not None
     _prefix, pick_id, code = [*query.data.split(":"), "", ""][:3]
-    picked = _invite_picks(context).pop(pick_id, None)
+    picks = _invite_picks(context)
+    picked = picks.get(pick_id)
     if picked is None:
         await query.answer(not_for_you(), show_alert=True)
         return
     user_ids, usernames = picked
-    await query.answer()
+    # Answered once, with the outcome: a refusal answers the press instead (see guarded),
+    # and leaves the question open for another of its meetings.
     await _invite_into(update, context, code, user_ids, usernames)
+    picks.pop(pick_id, None)
+    await query.answer()
 
 
 # --- joining and leaving -------------------------------------------------------------------
@@ -307,7 +324,7 @@ async def page_button(update: Update, context: BotContext) -> None:
     tg_user = update.effective_user
     assert query is not None and tg_user is not None
     raw = (query.data or "").removeprefix("pg:")
-    page = int(raw) if raw.isdigit() else 0
+    page = parse_number(raw, below=PAGE_LIMIT) or 0
     # The page is rebuilt for whoever pressed: nobody sees another person's list.
     text, keyboard = _meetings_page(context, tg_user.id, page)
     await query.answer()

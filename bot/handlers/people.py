@@ -9,6 +9,7 @@ from telegram.constants import ChatMemberStatus
 
 from bot import meetings
 from bot.config import SUPPORTED_LANGUAGES
+from bot.handlers.arguments import role_choices
 from bot.handlers.common import (
     BotContext,
     command_args,
@@ -45,7 +46,10 @@ def help_text() -> str:
             _("/meetings: your upcoming meetings"),
             _("/link CODE: your personal link when the meeting is about to start"),
             _("/reschedule CODE new time, /cancel CODE: for organizers"),
-            _("/participants CODE, /role CODE @name owner|member, /features CODE ...: rights"),
+            # The role words the reader may type in /role, in their language.
+            _(
+                "/participants CODE, /role CODE @name {owner}|{member}, /features CODE ...: rights"
+            ).format(**role_choices()),
             _("/timezone Europe/Berlin, /language de, /email you@example.com: your settings"),
         ]
     )

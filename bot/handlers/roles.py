@@ -8,7 +8,8 @@ import html
 from telegram import MessageEntity, Update
 
 from bot import meetings
-from bot.errors import InvalidInput, NotFound
+from bot.errors import InvalidInput
+from bot.handlers.arguments import one_person, person_named, role_choices, role_words
 from bot.handlers.common import (
     BotContext,
     actor_for_meeting,
@@ -37,51 +38,51 @@ def _replied_user(update: Update) -> int | None:
     return None
 
 
-def _mentioned_user(update: Update) -> int | None:
-    """A person named by a text_mention (people without a @username)."""
+def _mentioned_users(update: Update) -> dict[int, str]:
+    """People named by text_mention (people without a @username), with the text naming them."""
     message = update.effective_message
     assert message is not None
-    for entity in message.entities:
-        if entity.type == MessageEntity.TEXT_MENTION and entity.user:
-            return entity.user.id
-    return None
+    return {
+        entity.user.id: text
+        for entity, text in message.parse_entities([MessageEntity.TEXT_MENTION]).items()
+        if entity.user is not None
+    }
 
 
-def _resolve_target(update: Update, context: BotContext, words: list[str]) -> int | None:
-    """The person a command names: by text_mention, @username or numeric id, else by reply.
+def _resolve_target(
+    update: Update, context: BotContext, words: list[str], usage: str
+) -> int | None:
+    """The one person a command names: by text_mention, username or user id, else by reply.
 
     A name written in the command wins over the message it happens to answer, so
     "/promote CODE @bob" sent as a reply to Carol's message promotes Bob, not Carol.
+    Every word must name someone: one that names nobody is refused, never skipped.
     """
     message = update.effective_message
     services = context.services
+    words = list(words)
+    named: set[int] = set()
+    for user_id, text in _mentioned_users(update).items():
+        named.add(user_id)
+        for word in text.split():
+            if word in words:
+                words.remove(word)
     with session_scope(services.engine) as session:
         reply_to = message.reply_to_message if message else None
         replied = reply_to.from_user if reply_to else None
         if replied is not None and not replied.is_bot:
             remember(session, replied)
-        mentioned = _mentioned_user(update)
-        if mentioned is not None:
-            return mentioned
-        for word in words:
-            if word.startswith("@"):
-                user = meetings.find_user_by_username(session, word)
-                if user is None:
-                    raise NotFound(
-                        _("I don't know {name} yet: they need to write to me once.").format(
-                            name=word[:40]
-                        )
-                    )
-                return user.id
-            if word.isdigit():
-                return int(word)
-    return _replied_user(update)
+        named |= {person_named(session, word, usage) for word in words}
+    target = one_person(named, usage)
+    return target if target is not None else _replied_user(update)
 
 
 async def _change_role(update: Update, context: BotContext, role: Role | None) -> None:
     words = command_args(update).split()
     usage = (
-        _("Write /role CODE @name owner|member (or reply to their message).")
+        _("Write /role CODE @name {owner}|{member} (or reply to their message).").format(
+            **role_choices()
+        )
         if role is None
         else _("Write /promote CODE @name or /demote CODE @name (or reply to their message).")
     )
@@ -89,12 +90,14 @@ async def _change_role(update: Update, context: BotContext, role: Role | None) -
         raise InvalidInput(usage)
     code, rest = words[0], words[1:]
     if role is None:
-        wanted = next((word.lower() for word in rest if word.lower() in {"owner", "member"}), None)
-        if wanted is None:
+        # The role words of the reader's language (as /help shows them) and the English ones.
+        known = role_words()
+        wanted = {known[word.casefold()] for word in rest if word.casefold() in known}
+        if len(wanted) != 1:
             raise InvalidInput(usage)
-        role = Role(wanted)
-        rest = [word for word in rest if word.lower() not in {"owner", "member"}]
-    target = _resolve_target(update, context, rest)
+        role = wanted.pop()
+        rest = [word for word in rest if word.casefold() not in known]
+    target = _resolve_target(update, context, rest, usage)
     if target is None:
         raise InvalidInput(usage)
     actor = await actor_for_meeting(update, context, code)
@@ -189,17 +192,15 @@ async def participants(update: Update, context: BotContext) -> None:
 async def features(update: Update, context: BotContext) -> None:
     """`/features CODE [@user] recording=on ...`: the meeting's defaults or one person's."""
     words = command_args(update).split()
+    usage = _("Write /features CODE [@name] recording=on screen-sharing=off ...")
     if not words:
-        await refuse(
-            update,
-            _("Write /features CODE [@name] recording=on screen-sharing=off ..."),
-        )
+        await refuse(update, usage)
         return
     code = words[0]
     settings_words = [word for word in words[1:] if "=" in word]
     others = [word for word in words[1:] if "=" not in word]
     changes = meetings.parse_feature_changes(settings_words)
-    target = _resolve_target(update, context, others)
+    target = _resolve_target(update, context, others, usage)
     actor = await actor_for_meeting(update, context, code)
     services = context.services
     with session_scope(services.engine) as session:
@@ -214,7 +215,7 @@ async def features(update: Update, context: BotContext) -> None:
         )
         who = (
             meetings.display(session.get(User, target) or User(id=0, display_name=str(target)))
-            if target
+            if target is not None
             else _("everyone")
         )
     services.wake_delivery()
@@ -310,12 +311,13 @@ async def admin(update: Update, context: BotContext) -> None:
             lines.append(f"• {html.escape(name)} ({origin})")
         await reply(update, "\n".join(lines))
         return
+    usage = _("Write /admin add @name, /admin remove @name or /admin list.")
     if action not in {"add", "remove"}:
-        await refuse(update, _("Write /admin add @name, /admin remove @name or /admin list."))
+        await refuse(update, usage)
         return
-    target = _resolve_target(update, context, words[1:])
+    target = _resolve_target(update, context, words[1:], usage)
     if target is None:
-        await refuse(update, _("Write /admin add @name, /admin remove @name or /admin list."))
+        await refuse(update, usage)
         return
     with session_scope(services.engine) as session:
         meetings.set_admin(

@@ -11,6 +11,7 @@ from typing import Any
 from telegram import Update
 
 from bot import meetings, timeparse
+from bot.handlers.arguments import required
 from bot.handlers.common import (
     BotContext,
     actor_for,
@@ -115,17 +116,19 @@ async def schedule(update: Update, context: BotContext) -> None:
         )
         return
     parts = [part.strip() for part in text.split("|")]
+    usage = _("Write it as: /schedule Title | tomorrow 15:00 | 45m (or just /schedule).")
     if len(parts) < 2 or len(parts) > 3:
-        await refuse(
-            update,
-            _("Write it as: /schedule Title | tomorrow 15:00 | 45m (or just /schedule)."),
-        )
+        await refuse(update, usage)
         return
+    # An empty part is named: "I can't read “” as a date" would not say what is missing.
+    # (An empty title is named by the domain's own title check.)
+    when = required(parts[1], _("The date and time are missing."), usage)
+    duration = required(parts[2], _("The duration is missing."), usage) if len(parts) > 2 else None
     zone, languages = _reader(context, tg_user.id)
     draft = meetings.make_draft(
         title=parts[0],
-        when=parts[1],
-        duration=parts[2] if len(parts) == 3 else None,
+        when=when,
+        duration=duration,
         zone=zone,
         languages=languages,
         now=context.services.clock(),
@@ -227,8 +230,9 @@ async def duration_button(update: Update, context: BotContext) -> None:
     ):
         await query.answer(_("This question is closed. Start again with /schedule."))
         return
-    await query.answer()
+    # Answered after the preview: a refusal (the time has passed meanwhile) is the answer.
     await _finish_dialog(update, context, dialog, f"{minutes}m")
+    await query.answer()
 
 
 @guarded
@@ -359,15 +363,19 @@ async def reschedule(update: Update, context: BotContext) -> None:
     chat = update.effective_chat
     assert tg_user is not None and chat is not None
     code, _sep, rest = command_args(update).partition(" ")
-    if not code or not rest.strip():
-        await refuse(update, _("Write it as: /reschedule CODE next friday 10:00 (| 45m)."))
+    usage = _("Write it as: /reschedule CODE next friday 10:00 (| 45m).")
+    if not code:
+        await refuse(update, usage)
         return
+    when, bar, duration = rest.partition("|")
+    when = required(when, _("The new time is missing."), usage)
+    if bar:
+        duration = required(duration, _("The duration is missing."), usage)
     services = context.services
     now = services.clock()
     actor = await actor_for_meeting(update, context, code)
     with session_scope(services.engine) as session:
         meeting = meetings.meeting_to_change(session, code=code, actor=actor, now=now)
-    when, _sep, duration = rest.partition("|")
     zone, languages = _reader(context, tg_user.id)
     draft = meetings.make_draft(
         title=meeting.title,

@@ -13,6 +13,7 @@ from telegram import Update
 
 from bot import meetings
 from bot.errors import InvalidInput, NotAllowed
+from bot.handlers.arguments import required
 from bot.handlers.common import (
     BotContext,
     actor_for_meeting,
@@ -107,9 +108,12 @@ async def _change_sitting(update: Update, context: BotContext, *, move: bool) ->
         if move
         else _("Write /skip CODE to skip the next sitting, or /skip CODE date.")
     )
-    if not code or (move and not rest.strip()):
+    if not code:
         await refuse(update, usage)
         return
+    if move:
+        new_time = rest.partition("|")[2] if "|" in rest else rest
+        required(new_time, _("The new time is missing."), usage)
     services = context.services
     now = services.clock()
     actor = await actor_for_meeting(update, context, code)
