@@ -49,8 +49,9 @@ PRIVATE_INTERVAL = 1.0  # seconds between two messages to one private chat
 # milliseconds apart, more on a busy event loop or network. 40 ms keeps 0.96 of the rate.
 MARGIN = 0.04
 # Global sends that may go back to back after a pause in traffic (then one per slot): enough to
-# make up for a late timer or a blocked event loop, far from a window's worth.
-CATCH_UP = 4
+# make up for a late timer or the event loop busy preparing the next batch of links (up to a
+# quarter second), far from a window's worth.
+CATCH_UP = 8
 REPLY_RETRIES = 2
 # Methods that are not messages: edits outside groups, callback answers, chat actions and every
 # look-up (getChat, getChatMember, getMe, setMyCommands ...) go straight through.
@@ -64,6 +65,12 @@ class Lane(IntEnum):
 
     REPLY = 0  # someone is waiting for an answer: anything a handler sends
     BULK = 1  # links and notices from the delivery sweep
+
+
+def sustained_rate(*, paid: bool = False, scale: float = 1.0, margin: float = MARGIN) -> float:
+    """Messages a second the limiter keeps up across chats in a long fan-out."""
+    limit = PAID_PER_SECOND if paid else GLOBAL_PER_SECOND
+    return limit / (1.0 / scale + margin)
 
 
 @dataclass(frozen=True)
