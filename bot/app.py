@@ -24,7 +24,7 @@ from telegram.ext import (
 from bot.clock import system_clock
 from bot.config import SUPPORTED_LANGUAGES, Settings, token_signer
 from bot.delivery import DeliveryService
-from bot.handlers import participation, people, roles, scheduling, series
+from bot.handlers import participation, people, ratelimit, roles, scheduling, series
 from bot.handlers.common import BotContext, guarded, in_reader_language, is_private, reply
 from bot.handlers.messenger import TelegramMessenger
 from bot.handlers.ratelimit import PacedRateLimiter
@@ -111,6 +111,10 @@ def build_application(
     )
     application.bot_data["services"] = services
     application.bot_data["sweep_interval"] = sweep_interval
+    # The pace the delivery sweep plans fan-outs at: what the rate limiter sustains.
+    paid = settings.allow_paid_broadcast
+    per_second = ratelimit.PAID_PER_SECOND if paid else ratelimit.GLOBAL_PER_SECOND
+    application.bot_data["send_rate"] = 0.95 * per_second * rate_limit_scale
     _register_handlers(application)
     return application
 
@@ -222,6 +226,7 @@ async def _on_start(application: Application[Any, Any, Any, Any, Any, Any]) -> N
         clock=services.clock,
         default_language=services.settings.default_language,
         paid_broadcast=services.settings.allow_paid_broadcast,
+        send_rate=application.bot_data["send_rate"],
     )
     recovered = services.delivery.recover_after_restart()
     if recovered:

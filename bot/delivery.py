@@ -5,21 +5,28 @@ something changes) claims rows that are due, sends each person their link, and r
 outcome. A row is marked `sending` before the API call and `sent` after it, so a crash in
 between sends that link again on restart: a duplicate beats a lost link.
 
-The same sweep sends the Notice rows the domain writes with every change (invited, moved,
-cancelled ...), so the news of a change is as durable as the change.
+Large fan-outs start early: the sweep looks ahead, gives every pending link the latest moment
+it can start so that, at the rate Telegram allows, all go out by their due times (earliest
+deadline first across meetings), and releases each a little before that moment.
+
+The organizer's summary and the group's "Get my link" note are rows too (LinkSummary): planned
+with a sitting's first claimed link, claimed and retried like links once none of the sitting's
+links is in flight. The same sweep sends the Notice rows the domain writes with every change
+(invited, moved, cancelled ...), so the news of a change is as durable as the change.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import html
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, update
+from sqlalchemy import and_, case, exists, func, or_, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -43,6 +50,8 @@ from storage.models import (
     ChatSettings,
     Delivery,
     DeliveryStatus,
+    LinkSummary,
+    LinkSummaryKind,
     Meeting,
     MeetingStatus,
     Notice,
@@ -57,6 +66,17 @@ STALE_SENDING = timedelta(minutes=5)
 MAX_BACKOFF = timedelta(seconds=60)
 BATCH_SIZE = 200
 OUTCOMES_PER_WRITE = 25
+# What the sender sustains when nobody says: 95 % of Telegram's 30 messages a second.
+DEFAULT_SEND_RATE = 0.95 * 30
+# How far ahead the sweep plans: a fan-out of up to an hour's worth of links starts in time.
+LOOK_AHEAD = timedelta(hours=1)
+# A link is released this share of its queueing lead, plus a little, before its latest start:
+# other traffic (notices, replies, retries) shares the rate.
+LEAD_SLACK = 0.1
+RELEASE_SLACK = timedelta(seconds=2)
+# Once one link is released, those released within the next few seconds join its batch: one
+# claim (and one sweep) per link would cost more than the sending.
+BATCH_WINDOW = timedelta(seconds=5)
 
 
 @dataclass(frozen=True)
@@ -69,6 +89,7 @@ class OutgoingLink:
     text: str
     attempts: int
     due_at: datetime
+    occurrence_start: datetime
     keyboard: Keyboard = ()
 
 
@@ -82,6 +103,20 @@ class OutgoingNotice:
     keyboard: Keyboard
 
 
+@dataclass(frozen=True)
+class OutgoingSummary:
+    """A claimed organizer summary or group note, ready to send (or to edit, with message_id)."""
+
+    summary_id: int
+    chat_id: int
+    message_id: int | None
+    text: str
+    keyboard: Keyboard
+    fingerprint: str
+    revision: int
+    attempts: int
+
+
 @dataclass
 class SweepReport:
     """What one sweep did."""
@@ -90,8 +125,11 @@ class SweepReport:
     notices: int = 0
     unreachable: int = 0
     retried: int = 0
+    summaries: int = 0
     next_due: datetime | None = None
-    meetings: set[int] = field(default_factory=set)
+    # Sittings (meeting id, start) whose links moved on since their group note was brought
+    # up to date.
+    sittings: set[tuple[int, datetime]] = field(default_factory=set)
 
 
 class DeliveryService:
@@ -108,6 +146,8 @@ class DeliveryService:
         default_language: str,
         concurrency: int = 25,
         paid_broadcast: bool = False,
+        send_rate: float = DEFAULT_SEND_RATE,
+        look_ahead: timedelta = LOOK_AHEAD,
     ) -> None:
         self._engine = engine
         self._signer = signer
@@ -117,20 +157,24 @@ class DeliveryService:
         self._default_language = default_language
         self._concurrency = concurrency
         self._paid_broadcast = paid_broadcast
+        # Messages a second the sender sustains, for planning how early a fan-out must start.
+        self._send_rate = send_rate
+        self._look_ahead = look_ahead
         # One sweep at a time in this process; the database claim guards against others.
         self._lock = asyncio.Lock()
 
     # --- start-up ------------------------------------------------------------------------
 
     def recover_after_restart(self) -> int:
-        """Put links and notices a previous process left `sending` back in the queue; returns
-        how many links that was."""
+        """Put links, summaries and notices a previous process left `sending` back in the
+        queue; returns how many links that was."""
         with session_scope(self._engine) as session:
-            session.execute(
-                update(Notice)
-                .where(col(Notice.status) == DeliveryStatus.SENDING)
-                .values(status=DeliveryStatus.PENDING)
-            )
+            for table in (Notice, LinkSummary):
+                session.execute(
+                    update(table)
+                    .where(col(table.status) == DeliveryStatus.SENDING.value)
+                    .values(status=DeliveryStatus.PENDING.value)
+                )
             result = session.execute(
                 update(Delivery)
                 .where(col(Delivery.status) == DeliveryStatus.SENDING)
@@ -151,11 +195,12 @@ class DeliveryService:
                 if not batch:
                     break
                 await self._send_batch(batch, report)
+                # A sitting whose links are all out hears about it now, not after the fan-out.
+                await self._send_summaries(report)
                 now = self._clock()
-            for meeting_id in sorted(report.meetings):
-                await self._summarize(meeting_id)
             await self._send_notices(report)
-            report.next_due = self._next_due()
+            await self._send_summaries(report)
+            report.next_due = self._next_due(self._clock())
             return report
 
     def _plan_series(self, now: datetime) -> None:
@@ -187,29 +232,24 @@ class DeliveryService:
                     continue
                 if meeting.summary_occurrence and meeting.summary_occurrence != occurrence.start:
                     meeting.summary_occurrence = None
-                    meeting.link_message_id = None
                     session.add(meeting)
                 meetings.plan_deliveries(session, meeting=meeting, now=now)
 
     def _claim_due(self, now: datetime) -> list[int]:
-        """Atomically move due rows to `sending`, owners first; returns the ids this sweep owns."""
-        stale = now - STALE_SENDING
+        """Atomically move released rows to `sending`, earliest due first and owners first
+        within a meeting; plans the summaries of sittings whose first links these are.
+        Returns the ids this sweep owns."""
         with session_scope(self._engine) as session:
+            releases = release_times(self._planned_dues(session, now), self._send_rate)
+            if not released_count(releases, now):
+                return []
+            released = released_count(releases, now + BATCH_WINDOW)
             candidates = session.exec(
                 select(Delivery.id)
                 .join(Participant, _is_participant_of(Delivery), isouter=True)
-                .where(
-                    col(Delivery.due_at) <= now,
-                    or_(
-                        col(Delivery.status) == DeliveryStatus.PENDING,
-                        and_(
-                            col(Delivery.status) == DeliveryStatus.SENDING,
-                            col(Delivery.updated_at) < stale,
-                        ),
-                    ),
-                )
-                .order_by(col(Participant.role).desc(), col(Delivery.due_at), col(Delivery.id))
-                .limit(BATCH_SIZE)
+                .where(self._in_plan(now))
+                .order_by(col(Delivery.due_at), col(Participant.role).desc(), col(Delivery.id))
+                .limit(min(released, BATCH_SIZE))
             ).all()
             if not candidates:
                 return []
@@ -217,29 +257,40 @@ class DeliveryService:
             # longer matches the condition and is not returned, so nobody sends it twice.
             taken = session.execute(
                 update(Delivery)
-                .where(
-                    col(Delivery.id).in_(candidates),
-                    or_(
-                        col(Delivery.status) == DeliveryStatus.PENDING,
-                        and_(
-                            col(Delivery.status) == DeliveryStatus.SENDING,
-                            col(Delivery.updated_at) < stale,
-                        ),
-                    ),
-                )
+                .where(col(Delivery.id).in_(candidates), _claimable_link(now))
                 .values(
                     status=DeliveryStatus.SENDING,
                     attempts=col(Delivery.attempts) + 1,
                     updated_at=now,
                 )
-                .returning(col(Delivery.id))
-            ).scalars()
-            claimed = set(taken)
+                .returning(
+                    col(Delivery.id), col(Delivery.meeting_id), col(Delivery.occurrence_start)
+                )
+            ).all()
+            _plan_summaries(session, {(row[1], row[2]) for row in taken}, now)
+            claimed = {row[0] for row in taken}
             return [
                 delivery_id
                 for delivery_id in candidates
                 if delivery_id is not None and delivery_id in claimed
             ]
+
+    def _planned_dues(self, session: Session, now: datetime) -> list[datetime]:
+        """Due times of the links to send within the look-ahead, earliest first (one query)."""
+        return list(
+            session.exec(
+                select(Delivery.due_at).where(self._in_plan(now)).order_by(col(Delivery.due_at))
+            ).all()
+        )
+
+    def _in_plan(self, now: datetime) -> Any:
+        """Links to send that fall due within the look-ahead. A link waiting to be tried again
+        (after a 429 or an error) is not among them before its time: early would fail again."""
+        return and_(
+            _claimable_link(now),
+            col(Delivery.due_at) <= now + self._look_ahead,
+            or_(col(Delivery.error).is_(None), col(Delivery.due_at) <= now),
+        )
 
     async def _send_batch(self, delivery_ids: list[int], report: SweepReport) -> None:
         now = self._clock()
@@ -263,7 +314,7 @@ class DeliveryService:
 
     async def _deliver(self, link: OutgoingLink, report: SweepReport) -> dict[str, Any]:
         """Send one link; returns the row's new values."""
-        report.meetings.add(link.meeting_id)
+        report.sittings.add((link.meeting_id, link.occurrence_start))
         now = self._clock()
         values: dict[str, Any] = {
             "id": link.delivery_id,
@@ -366,19 +417,42 @@ class DeliveryService:
                     text,
                     row.attempts,
                     row.due_at,
+                    row.occurrence_start,
                     keyboard=keyboard,
                 )
             )
         return outgoing
 
-    def _next_due(self) -> datetime | None:
+    def _next_due(self, now: datetime) -> datetime | None:
+        """When the next link is released or retried, or the next summary retried (None:
+        nothing planned)."""
         with Session(self._engine) as session:
-            return session.exec(
-                select(Delivery.due_at)
-                .where(Delivery.status == DeliveryStatus.PENDING)
-                .order_by(col(Delivery.due_at))
-                .limit(1)
-            ).first()
+            releases = release_times(self._planned_dues(session, now), self._send_rate)
+            upcoming = list(releases[released_count(releases, now) :])
+            retry = _earliest(
+                session,
+                Delivery.due_at,
+                _claimable_link(now),
+                col(Delivery.error).is_not(None),
+                col(Delivery.due_at) > now,
+            )
+            beyond = _earliest(
+                session,
+                Delivery.due_at,
+                _claimable_link(now),
+                col(Delivery.due_at) > now + self._look_ahead,
+            )
+            summary_retry = _earliest(
+                session,
+                LinkSummary.due_at,
+                col(LinkSummary.status) == DeliveryStatus.PENDING.value,
+                col(LinkSummary.due_at) > now,
+            )
+        if beyond is not None:
+            # Planned once it comes within the look-ahead.
+            upcoming.append(beyond - self._look_ahead)
+        upcoming += [moment for moment in (retry, summary_retry) if moment is not None]
+        return min(upcoming, default=None)
 
     # --- notices about changes ----------------------------------------------------------
 
@@ -459,67 +533,193 @@ class DeliveryService:
                 .values(status=status, error=error and error[:200], due_at=due_at)
             )
 
-    # --- summaries -----------------------------------------------------------------------
+    # --- the organizer's summary and the group note -------------------------------------
 
     async def refresh_summary(self, meeting_id: int) -> None:
         """Bring the group note up to date after a link went out outside a sweep."""
-        async with self._lock:
-            await self._summarize(meeting_id)
-
-    async def _summarize(self, meeting_id: int) -> None:
-        """When a sitting's links are out: tell the organizer, post or edit the group note."""
         now = self._clock()
         with session_scope(self._engine) as session:
-            meeting = session.get(Meeting, meeting_id)
-            if meeting is None or meeting.status is MeetingStatus.CANCELLED:
+            latest = session.exec(
+                select(LinkSummary.occurrence_start)
+                .where(
+                    LinkSummary.meeting_id == meeting_id,
+                    LinkSummary.kind == LinkSummaryKind.GROUP.value,
+                )
+                .order_by(col(LinkSummary.occurrence_start).desc())
+                .limit(1)
+            ).first()
+            if latest is not None:
+                _rearm_group_notes(session, {(meeting_id, latest)}, now)
+        # A running sweep sends it between its batches; waiting here for a long fan-out to
+        # end would hold up the person's reply.
+        if not self._lock.locked():
+            async with self._lock:
+                await self._send_summaries(SweepReport())
+
+    async def _send_summaries(self, report: SweepReport) -> None:
+        """Send the summaries and group notes owed: sittings whose links are all out, notes to
+        bring up to date, retries."""
+        if report.sittings:
+            with session_scope(self._engine) as session:
+                _rearm_group_notes(session, report.sittings, self._clock())
+            report.sittings.clear()
+        while True:
+            with session_scope(self._engine) as session:
+                outgoing = self._claim_summaries(session, self._clock())
+            if not outgoing:
                 return
-            occurrence = meetings.occurrence_after(session, meeting, now)
-            if occurrence is None:
-                return
-            tally = delivery_tally(session, meeting, occurrence)
-            if tally.in_flight:
-                return
-            first_time = _claim_summary(session, meeting, occurrence)
+            for summary in outgoing:
+                await self._send_summary(summary, report)
+
+    def _claim_summaries(self, session: Session, now: datetime) -> list[OutgoingSummary]:
+        """Claim the summaries that are due and whose sitting has no link in flight, and
+        render them; rows that no longer apply are closed here."""
+        claimable = _claimable_summary(now)
+        candidates = session.exec(
+            select(LinkSummary.id).where(claimable).order_by(col(LinkSummary.id)).limit(BATCH_SIZE)
+        ).all()
+        if not candidates:
+            return []
+        taken = set(
+            session.execute(
+                update(LinkSummary)
+                .where(col(LinkSummary.id).in_(candidates), claimable)
+                .values(
+                    status=DeliveryStatus.SENDING.value,
+                    attempts=col(LinkSummary.attempts) + 1,
+                    updated_at=now,
+                )
+                .returning(col(LinkSummary.id))
+            ).scalars()
+        )
+        rows = session.exec(
+            select(LinkSummary, Meeting)
+            .join(Meeting, col(Meeting.id) == col(LinkSummary.meeting_id))
+            .where(col(LinkSummary.id).in_(taken))
+            .order_by(col(LinkSummary.id))
+        ).all()
+        outgoing = []
+        for row, meeting in rows:
+            summary = self._render_summary(session, row, meeting, now)
+            if summary is not None:
+                outgoing.append(summary)
+            session.add(row)
+        return outgoing
+
+    def _render_summary(
+        self, session: Session, row: LinkSummary, meeting: Meeting, now: datetime
+    ) -> OutgoingSummary | None:
+        """The message a claimed row stands for, or None after closing a row that has
+        nothing (more) to send."""
+        assert row.id is not None
+        length = meeting.ends_at - meeting.starts_at
+        occurrence = Occurrence(row.occurrence_start, row.occurrence_start + length)
+        current = meetings.occurrence_after(session, meeting, now)
+        if occurrence.end <= now:
+            row.status, row.error = DeliveryStatus.FAILED.value, "the meeting ended first"
+            return None
+        if current is None or current.start != occurrence.start:
+            # Cancelled or moved: the sitting's links were called off, and so is this.
+            row.status = DeliveryStatus.CANCELLED.value
+            return None
+        tally = delivery_tally(session, meeting, occurrence)
+        link = start_link(
+            self._messenger.bot_username,
+            meetings.deep_link(session, meeting=meeting, kind="link", now=now),
+        )
+        if row.kind == LinkSummaryKind.ORGANIZER.value:
             organizer = session.get(User, meeting.organizer_id)
-            link_payload = meetings.deep_link(session, meeting=meeting, kind="link", now=now)
-            group_language = None
-            if meeting.chat_id is not None:
-                chat = session.get(ChatSettings, meeting.chat_id)
-                group_language = chat.language if chat else None
-            organizer_language = pick_language(
-                organizer.language if organizer else None,
-                organizer.telegram_language if organizer else None,
-                self._default_language,
+            if organizer is None or not organizer.reachable:
+                row.status = DeliveryStatus.UNREACHABLE.value
+                row.error = "the organizer can't be reached"
+                return None
+            language = pick_language(
+                organizer.language, organizer.telegram_language, self._default_language
             )
-            snapshot = (meeting.chat_id, meeting.link_message_id, meeting.title, meeting.code)
-        chat_id, link_message_id, title, code = snapshot
-        link = start_link(self._messenger.bot_username, link_payload)
-        if first_time and organizer is not None and organizer.reachable:
-            with use_language(organizer_language):
-                text = render_summary(title=title, code=code, tally=tally, link=link)
-            try:
-                await self._messenger.send(organizer.id, text)
-            except SendError as error:
-                log.warning("summary for meeting %s not sent: %s", meeting_id, error)
-        if chat_id is None:
-            return
-        with use_language(group_language or self._default_language):
-            text = render_group_note(title=title, code=code, tally=tally)
+            with use_language(language):
+                text = render_summary(
+                    title=meeting.title, code=meeting.code, tally=tally, link=link
+                )
+            return OutgoingSummary(
+                row.id, organizer.id, None, text, (), "", row.revision, row.attempts
+            )
+        if meeting.chat_id is None:
+            row.status = DeliveryStatus.CANCELLED.value
+            return None
+        chat = session.get(ChatSettings, meeting.chat_id)
+        with use_language((chat.language if chat else None) or self._default_language):
+            text = render_group_note(title=meeting.title, code=meeting.code, tally=tally)
             keyboard = [[Button(_("Get my link"), url=link)]]
+        # A group upgraded to a supergroup gets a fresh note; the old one stays behind.
+        message_id = row.message_id if row.chat_id == meeting.chat_id else None
+        fingerprint = _fingerprint(meeting.chat_id, text, keyboard)
+        if message_id is not None and row.shown == fingerprint:
+            # The note already says this: an edit would change nothing.
+            row.status, row.error, row.updated_at = DeliveryStatus.SENT.value, None, now
+            return None
+        return OutgoingSummary(
+            row.id,
+            meeting.chat_id,
+            message_id,
+            text,
+            keyboard,
+            fingerprint,
+            row.revision,
+            row.attempts,
+        )
+
+    async def _send_summary(self, summary: OutgoingSummary, report: SweepReport) -> None:
+        """Post (or edit) one summary and record the outcome."""
+        now = self._clock()
+        values: dict[str, Any] = {
+            "status": DeliveryStatus.SENT.value,
+            "error": None,
+            "due_at": now,
+            "updated_at": now,
+        }
         try:
-            if link_message_id is None:
-                if not first_time:
-                    return
-                message_id = await self._messenger.send(chat_id, text, keyboard)
-                with session_scope(self._engine) as session:
-                    stored = session.get(Meeting, meeting_id)
-                    if stored is not None:
-                        stored.link_message_id = message_id
-                        session.add(stored)
+            if summary.message_id is None:
+                message_id = await self._messenger.send(
+                    summary.chat_id, summary.text, summary.keyboard
+                )
+                values.update(chat_id=summary.chat_id, message_id=message_id)
             else:
-                await self._messenger.edit(chat_id, link_message_id, text, keyboard)
+                await self._messenger.edit(
+                    summary.chat_id, summary.message_id, summary.text, summary.keyboard
+                )
+            values["shown"] = summary.fingerprint
+        except Unreachable as error:
+            values.update(status=DeliveryStatus.UNREACHABLE.value, error=str(error)[:200])
+        except Rejected as error:
+            values.update(status=DeliveryStatus.FAILED.value, error=str(error)[:200])
+            if summary.message_id is not None:
+                # The note was deleted or can no longer be edited: post a fresh one.
+                values.update(status=DeliveryStatus.PENDING.value, message_id=None)
+            log.warning("summary %s rejected: %s", summary.summary_id, error)
+        except RetryLater as error:
+            values.update(
+                status=DeliveryStatus.PENDING.value,
+                due_at=now + timedelta(seconds=error.seconds),
+                error=str(error),
+            )
         except SendError as error:
-            log.warning("group note for meeting %s not updated: %s", meeting_id, error)
+            wait = min(timedelta(seconds=2 ** min(summary.attempts, 6) / 2), MAX_BACKOFF)
+            values.update(
+                status=DeliveryStatus.PENDING.value, due_at=now + wait, error=str(error)[:200]
+            )
+        if values["status"] == DeliveryStatus.SENT.value:
+            report.summaries += 1
+            # Brought up to date again meanwhile: it stays owed.
+            values["status"] = case(
+                (col(LinkSummary.revision) == summary.revision, DeliveryStatus.SENT.value),
+                else_=DeliveryStatus.PENDING.value,
+            )
+        with session_scope(self._engine) as session:
+            session.execute(
+                update(LinkSummary)
+                .where(col(LinkSummary.id) == summary.summary_id)
+                .values(**values)
+            )
 
 
 @dataclass(frozen=True)
@@ -528,12 +728,11 @@ class Tally:
 
     sent: int
     total: int
-    in_flight: int
     unreachable_names: list[str]
 
 
 def delivery_tally(session: Session, meeting: Meeting, occurrence: Occurrence) -> Tally:
-    """Count sent, pending and unreachable links of one sitting (pending invites included)."""
+    """Count sent and unreachable links of one sitting (pending invites included)."""
     rows = session.exec(
         select(Delivery, User)
         .join(User, col(User.id) == col(Delivery.user_id))
@@ -544,9 +743,6 @@ def delivery_tally(session: Session, meeting: Meeting, occurrence: Occurrence) -
         )
     ).all()
     sent = sum(1 for row, _user in rows if row.status is DeliveryStatus.SENT)
-    in_flight = sum(
-        1 for row, _user in rows if row.status in {DeliveryStatus.PENDING, DeliveryStatus.SENDING}
-    )
     names = [
         meetings.display(user)
         for row, user in rows
@@ -558,26 +754,146 @@ def delivery_tally(session: Session, meeting: Meeting, occurrence: Occurrence) -
         )
     ).all()
     names += [f"@{name}" for name in pending if name]
-    return Tally(
-        sent=sent, total=len(rows) + len(pending), in_flight=in_flight, unreachable_names=names
-    )
+    return Tally(sent=sent, total=len(rows) + len(pending), unreachable_names=names)
 
 
-def _claim_summary(session: Session, meeting: Meeting, occurrence: Occurrence) -> bool:
-    """True for the one caller that gets to send this sitting's first summary."""
-    result = session.execute(
-        update(Meeting)
+def _plan_summaries(session: Session, sittings: set[tuple[int, datetime]], now: datetime) -> None:
+    """Plan the organizer's summary and the group note of sittings whose links start going
+    out (in the transaction that claims those links, so neither can be lost)."""
+    if not sittings:
+        return
+    meeting_ids = {meeting_id for meeting_id, _start in sittings}
+    planned = {
+        (row.meeting_id, row.occurrence_start)
+        for row in session.exec(
+            select(LinkSummary).where(
+                col(LinkSummary.meeting_id).in_(meeting_ids),
+                LinkSummary.kind == LinkSummaryKind.ORGANIZER.value,
+            )
+        ).all()
+    }
+    by_id = {
+        meeting.id: meeting
+        for meeting in session.exec(select(Meeting).where(col(Meeting.id).in_(meeting_ids)))
+    }
+    for meeting_id, start in sorted(sittings - planned):
+        meeting = by_id[meeting_id]
+        kinds = [LinkSummaryKind.ORGANIZER]
+        if meeting.chat_id is not None:
+            kinds.append(LinkSummaryKind.GROUP)
+        for kind in kinds:
+            session.add(
+                LinkSummary(
+                    meeting_id=meeting_id,
+                    occurrence_start=start,
+                    kind=kind.value,
+                    due_at=now,
+                    updated_at=now,
+                )
+            )
+        # Anyone invited from now on is a late one.
+        meeting.summary_occurrence = start
+        session.add(meeting)
+
+
+def _rearm_group_notes(
+    session: Session, sittings: set[tuple[int, datetime]], now: datetime
+) -> None:
+    """Mark these sittings' group notes as owed again (their tally may have moved on).
+
+    The revision goes up even while a note is being sent, so that sender knows its text may
+    be outdated and leaves the note owed.
+    """
+    sent = col(LinkSummary.status) == DeliveryStatus.SENT.value
+    session.execute(
+        update(LinkSummary)
         .where(
-            col(Meeting.id) == meeting.id,
+            col(LinkSummary.kind) == LinkSummaryKind.GROUP.value,
             or_(
-                col(Meeting.summary_occurrence).is_(None),
-                col(Meeting.summary_occurrence) != occurrence.start,
+                *(
+                    and_(
+                        col(LinkSummary.meeting_id) == meeting_id,
+                        col(LinkSummary.occurrence_start) == start,
+                    )
+                    for meeting_id, start in sittings
+                )
             ),
         )
-        .values(summary_occurrence=occurrence.start)
+        .values(
+            revision=col(LinkSummary.revision) + 1,
+            status=case((sent, DeliveryStatus.PENDING.value), else_=col(LinkSummary.status)),
+            due_at=case((sent, now), else_=col(LinkSummary.due_at)),
+        )
     )
-    session.refresh(meeting)
-    return getattr(result, "rowcount", 0) == 1
+
+
+def _claimable_link(now: datetime) -> Any:
+    """Links waiting to go out, and links a dead task left `sending`."""
+    return or_(
+        col(Delivery.status) == DeliveryStatus.PENDING,
+        and_(
+            col(Delivery.status) == DeliveryStatus.SENDING,
+            col(Delivery.updated_at) < now - STALE_SENDING,
+        ),
+    )
+
+
+def _claimable_summary(now: datetime) -> Any:
+    """Summaries that are due and whose sitting has no link in flight, and abandoned ones."""
+    in_flight = exists().where(
+        col(Delivery.meeting_id) == col(LinkSummary.meeting_id),
+        col(Delivery.occurrence_start) == col(LinkSummary.occurrence_start),
+        col(Delivery.status).in_([DeliveryStatus.PENDING, DeliveryStatus.SENDING]),
+    )
+    return or_(
+        and_(
+            col(LinkSummary.status) == DeliveryStatus.PENDING.value,
+            col(LinkSummary.due_at) <= now,
+            ~in_flight,
+        ),
+        and_(
+            col(LinkSummary.status) == DeliveryStatus.SENDING.value,
+            col(LinkSummary.updated_at) < now - STALE_SENDING,
+        ),
+    )
+
+
+def _fingerprint(chat_id: int, text: str, keyboard: Keyboard) -> str:
+    """A short digest of what a message shows, to tell whether an edit would change it."""
+    buttons = [[(button.text, button.url, button.data) for button in row] for row in keyboard]
+    digest = hashlib.sha256(repr((chat_id, text, buttons)).encode())
+    return digest.hexdigest()[:32]
+
+
+# --- planning ahead ------------------------------------------------------------------------
+
+
+def release_times(dues: Sequence[datetime], rate: float) -> list[datetime]:
+    """When to release each pending link (due times, earliest first) so that, sent one after
+    another at `rate` a second, every one goes out by its due time.
+
+    Walking back from the last deadline, each link's latest start is its due time or one
+    send before the next link's latest start, whichever is earlier; it is released a share of
+    that lead, plus a little, before it. A link with nothing queued behind it is released
+    just before its due time.
+    """
+    gap = timedelta(seconds=1 / rate)
+    releases: list[datetime] = [dues[0]] * len(dues) if dues else []
+    latest_start: datetime | None = None
+    for index in range(len(dues) - 1, -1, -1):
+        due = dues[index]
+        latest_start = due if latest_start is None else min(due, latest_start - gap)
+        releases[index] = latest_start - (due - latest_start) * LEAD_SLACK - RELEASE_SLACK
+    return releases
+
+
+def released_count(releases: Sequence[datetime], now: datetime) -> int:
+    """How many links (earliest due first) go now: every one up to the last that is released,
+    since an earlier deadline never waits behind a later one."""
+    for index in range(len(releases) - 1, -1, -1):
+        if releases[index] <= now:
+            return index + 1
+    return 0
 
 
 def _is_participant_of(table: type[Delivery] | type[Notice]) -> Any:
@@ -586,6 +902,14 @@ def _is_participant_of(table: type[Delivery] | type[Notice]) -> Any:
         col(Participant.meeting_id) == col(table.meeting_id),
         col(Participant.user_id) == col(table.user_id),
     )
+
+
+def _earliest(session: Session, column: Any, *conditions: Any) -> datetime | None:
+    """The earliest value of a datetime column among the rows that match."""
+    moment: datetime | None = session.exec(
+        select(column).where(*conditions).order_by(column).limit(1)
+    ).first()
+    return moment
 
 
 def _as_utc(moment: datetime) -> datetime:

@@ -248,9 +248,8 @@ def move_chat(session: Session, *, old_chat_id: int, new_chat_id: int) -> int:
     """A group was upgraded to a supergroup: point its meetings and settings at the new id."""
     moved = session.exec(select(Meeting).where(Meeting.chat_id == old_chat_id)).all()
     for meeting in moved:
-        meeting.chat_id = new_chat_id
         # Messages stay behind in the old chat; the next group note is posted fresh.
-        meeting.link_message_id = None
+        meeting.chat_id = new_chat_id
         session.add(meeting)
     settings = session.get(ChatSettings, old_chat_id)
     if settings is not None and session.get(ChatSettings, new_chat_id) is None:
@@ -750,7 +749,6 @@ def reschedule(
     meeting.version += 1
     meeting.ics_sequence += 1
     meeting.summary_occurrence = None
-    meeting.link_message_id = None
     session.add(meeting)
     _cancel_pending(session, meeting, now=now)
     _audit(

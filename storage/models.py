@@ -82,8 +82,10 @@ class Meeting(SQLModel, table=True):
     series_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     chat_id: int | None = Field(default=None, sa_column=Column(BigInteger, index=True))
     announcement_message_id: int | None = None
+    # No longer written: the group note's message is in LinkSummary. Kept because dropping a
+    # column rebuilds the table on SQLite, which foreign keys forbid once meetings exist.
     link_message_id: int | None = None
-    # The occurrence whose group "Get my link" message and organizer summary are out.
+    # The sitting whose links started going out (a link planned later is a late one).
     summary_occurrence: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     ics_sequence: int = 0
     organizer_id: int = Field(sa_column=Column(BigInteger, nullable=False))
@@ -171,6 +173,43 @@ class Notice(SQLModel, table=True):
     due_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
     error: str | None = None
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class LinkSummaryKind(StrEnum):
+    """Who a sitting's link summary is for."""
+
+    ORGANIZER = "organizer"  # "8 of 10 have their links; these can't be reached ..."
+    GROUP = "group"  # the group's note with the "Get my link" button, edited as links go out
+
+
+class LinkSummary(SQLModel, table=True):
+    """The organizer's summary or the group's note about one sitting's links.
+
+    Planned with the sitting's first claimed link and sent once none is in flight; claimed,
+    retried and recovered like a Delivery, so the rescue path of people who never started the
+    bot is as durable as the links. The group note is posted once, then edited in place.
+    """
+
+    __tablename__ = "link_summary"
+    __table_args__ = (UniqueConstraint("meeting_id", "occurrence_start", "kind"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="meeting.id", index=True)
+    occurrence_start: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    # A LinkSummaryKind and a DeliveryStatus value, stored as text like Notice.status.
+    kind: str
+    status: str = Field(default=DeliveryStatus.PENDING.value, index=True)
+    attempts: int = 0
+    due_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
+    # Where the message went and, for the group note, which message to edit.
+    chat_id: int | None = Field(default=None, sa_column=Column(BigInteger))
+    message_id: int | None = None
+    # A fingerprint of the text and buttons last shown: an edit that changes nothing is skipped.
+    shown: str | None = None
+    # Bumped whenever the note should be brought up to date, also while it is being sent.
+    revision: int = 0
+    error: str | None = None
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
 
 
 class DeepLink(SQLModel, table=True):

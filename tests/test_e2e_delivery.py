@@ -6,16 +6,19 @@ import re
 from datetime import timedelta
 from pathlib import Path
 
+from sqlalchemy import update
 from sqlmodel import Session, select
 
+from bot import meetings
 from bot.clock import ManualClock
 from bot.sandbox import Chat, Faults, Sandbox, User
 from storage.db import session_scope
-from storage.models import Delivery, DeliveryStatus, Meeting
+from storage.models import Delivery, DeliveryStatus, Meeting, Notice
 from storage.models import User as UserRow
 from tests.conftest import BotHarness
 from tests.helpers import decode_token, make_settings
 
+HOUR = timedelta(hours=1)
 LINK = re.compile(r"https://meet\.example\.com/[a-z0-9-]+\?jwt=([A-Za-z0-9_\-\.]+)")
 
 
@@ -258,8 +261,6 @@ async def test_news_of_a_change_survives_a_crash(bot: BotHarness, sandbox: Sandb
     await bot.stop()
     # The cancel committed, then the process died before telling anyone: the notices were
     # written in the same transaction, so the next start sends them.
-    from bot import meetings
-
     with session_scope(bot.services_engine()) as session:
         stored = session.get(Meeting, meeting.id)
         assert stored is not None
@@ -271,3 +272,69 @@ async def test_news_of_a_change_survives_a_crash(bot: BotHarness, sandbox: Sandb
         notice = await sandbox.wait_for_message(people[name], contains="Cancelled")
         assert "Team sync" in notice.text
     assert not any("Cancelled" in m.text for m in sandbox.inbox(people["alice"]))
+
+
+async def test_a_big_fan_out_starts_early_enough_to_be_on_time(
+    sandbox: Sandbox, clock: ManualClock, tmp_path: Path
+) -> None:
+    # Paced for Telegram's real limits: 90 links take about three seconds at 0.95 x 30 a second.
+    bot = BotHarness(sandbox, clock, tmp_path / "fan-out.db", make_settings, rate_limit_scale=1.0)
+    await bot.start()
+    try:
+        await _fan_out_of_ninety(bot, sandbox)
+    finally:
+        await bot.stop()
+
+
+async def _fan_out_of_ninety(bot: BotHarness, sandbox: Sandbox) -> None:
+    people = []
+    for number in range(90):
+        user = sandbox.create_user(f"Person{number:02d}", username=f"person{number:02d}")
+        user.started = True  # what a private /start does
+        people.append(user)
+    start = bot.clock() + timedelta(hours=2)
+    with session_scope(bot.services.engine) as session:
+        for user in people:
+            meetings.remember_user(
+                session,
+                user_id=user.id,
+                username=user.username,
+                display_name=user.full_name,
+                telegram_language="en",
+                started=True,
+            )
+        draft = meetings.Draft(
+            title="All hands", starts_at=start, ends_at=start + HOUR, zone="UTC"
+        )
+        meeting = meetings.create_meeting(
+            session,
+            draft=draft,
+            organizer_id=people[0].id,
+            chat_id=None,
+            rules=bot.services.rules,
+            now=bot.clock(),
+        )
+        meetings.invite(
+            session,
+            meeting=meeting,
+            actor=meetings.Actor(people[0].id),
+            user_ids=[user.id for user in people[1:]],
+            usernames=[],
+            now=bot.clock(),
+        )
+        # The invitations went out long ago in this story.
+        session.execute(update(Notice).values(status=DeliveryStatus.SENT.value))
+    due = start - timedelta(minutes=10)
+    await bot.reminders(due - timedelta(seconds=10) - bot.clock())
+    assert not any(_links(sandbox, user) for user in people)
+    for _second in range(10):
+        await bot.reminders(timedelta(seconds=1))
+    assert all(len(_links(sandbox, user)) == 1 for user in people)
+    with Session(bot.services.engine) as session:
+        sent_at = [row.updated_at for row in session.exec(select(Delivery)).all()]
+    # Every link went out by its due time, the first ones a few seconds before it.
+    assert max(sent_at) <= due
+    assert due - timedelta(seconds=10) < min(sent_at) <= due - timedelta(seconds=3)
+    # The personal message counts down from the moment it was sent.
+    first = next(m for m in sandbox.inbox(people[0]) if "jwt=" in m.text)
+    assert "starts in 10 minutes" in first.text

@@ -328,10 +328,20 @@ async def page_button(update: Update, context: BotContext) -> None:
     # The page is rebuilt for whoever pressed: nobody sees another person's list.
     text, keyboard = _meetings_page(context, tg_user.id, page)
     await query.answer()
-    if query.message is not None and query.message.chat.type == "private":
-        await query.edit_message_text(
-            text, parse_mode="HTML", reply_markup=keyboard_markup(keyboard)
-        )
+    markup = keyboard_markup(keyboard)
+    message = query.message
+    private = message is not None and message.chat.type == "private"
+    # The page already shown (its own number pressed, or nothing changed): no edit at all.
+    if private and not _already_shows(message, text, markup):
+        await query.edit_message_text(text, parse_mode="HTML", reply_markup=markup)
+
+
+def _already_shows(message: Any, text: str, markup: Any) -> bool:
+    """Whether a message shows this HTML text and these buttons: an edit to them would change
+    nothing (Telegram answers 400 "message is not modified")."""
+    plain = html.unescape(re.sub(r"<[^>]+>", "", text))
+    shown_markup = getattr(message, "reply_markup", None)
+    return getattr(message, "text", None) == plain and shown_markup == markup
 
 
 @guarded
