@@ -113,6 +113,11 @@ def ngettext(singular: str, plural: str, count: int) -> str:
     return _translations(current_language()).ngettext(singular, plural, count)
 
 
+def pgettext(context: str, message: str) -> str:
+    """Translate `message` as used in `context` (one English word, different translations)."""
+    return _translations(current_language()).pgettext(context, message)
+
+
 _ = gettext
 
 

@@ -3,7 +3,8 @@
 Plain values in, plain values out: no Telegram, no database, and the clock is always passed in
 (`now`), so every function is deterministic and easy to test.
 
-Languages: en, de, ru, uk, es, fr (English is always tried as a fallback).
+Languages: ``bot.config.SUPPORTED_LANGUAGES`` (English is always tried as a fallback). The word
+tables below only read typed input; rule descriptions come from the gettext catalogs.
 
 Rules chosen here (the bot's texts should match them):
 
@@ -60,11 +61,13 @@ from babel.lists import format_list
 from dateparser.date import DateDataParser
 from dateutil import rrule as du_rrule
 
+from bot.config import SUPPORTED_LANGUAGES
+from bot.i18n import SOURCE_LANGUAGE, _, ngettext, normalize_language, pgettext, use_language
+
 _V = TypeVar("_V")
 
 __all__ = [
     "REASONS",
-    "SUPPORTED_LANGUAGES",
     "Recurrence",
     "TimeParseError",
     "describe_recurrence",
@@ -77,8 +80,6 @@ __all__ = [
     "suggest_zones",
     "warm_up",
 ]
-
-SUPPORTED_LANGUAGES = ("en", "de", "ru", "uk", "es", "fr")
 
 REASONS = frozenset(
     {
@@ -901,7 +902,7 @@ def _parse_rule_value(value: str) -> dict[str, str]:
         raise TimeParseError("bad_recurrence", value)
     fields: dict[str, str] = {}
     for part in value.split(";"):
-        key, _, val = part.partition("=")
+        key, _sep, val = part.partition("=")
         fields[key.upper()] = val.upper()
     return fields
 
@@ -978,250 +979,106 @@ def occurrences(
 # describe_recurrence
 # --------------------------------------------------------------------------------------------
 
-# Connective phrases per language. Placeholders: {n} interval, {days} weekday list, {mdays}
-# days of the month, {rule} the rule so far, {date} the until date, {count} the count.
-_PHRASES: dict[str, dict[str, str]] = {
-    "en": {
-        "DAILY": "every day",
-        "DAILY_N": "every {n} days",
-        "WEEKLY": "every week",
-        "WEEKLY_N": "every {n} weeks",
-        "WEEKLY_DAYS": "every {days}",
-        "WEEKLY_N_DAYS": "every {n} weeks on {days}",
-        "WORKDAYS": "every weekday",
-        "WORKDAYS_N": "every {n} weeks on weekdays",
-        "MONTHLY": "every month",
-        "MONTHLY_N": "every {n} months",
-        "MONTHLY_DAYS": "monthly on {mdays}",
-        "MONTHLY_N_DAYS": "every {n} months on {mdays}",
-        "YEARLY": "every year",
-        "YEARLY_N": "every {n} years",
-        "COUNT": "{rule}, {count} times",
-        "COUNT_1": "{rule}, once",
-        "UNTIL": "{rule}, until {date}",
-    },
-    "de": {
-        "DAILY": "täglich",
-        "DAILY_N": "alle {n} Tage",
-        "WEEKLY": "wöchentlich",
-        "WEEKLY_N": "alle {n} Wochen",
-        "WEEKLY_DAYS": "jeden {days}",
-        "WEEKLY_N_DAYS": "alle {n} Wochen am {days}",
-        "WORKDAYS": "werktags",
-        "WORKDAYS_N": "alle {n} Wochen werktags",
-        "MONTHLY": "monatlich",
-        "MONTHLY_N": "alle {n} Monate",
-        "MONTHLY_DAYS": "monatlich am {mdays}",
-        "MONTHLY_N_DAYS": "alle {n} Monate am {mdays}",
-        "YEARLY": "jährlich",
-        "YEARLY_N": "alle {n} Jahre",
-        "COUNT": "{rule}, {count}-mal",
-        "COUNT_1": "{rule}, einmal",
-        "UNTIL": "{rule}, bis {date}",
-    },
-    "ru": {
-        "DAILY": "каждый день",
-        "DAILY_N": "{every_n}",
-        "WEEKLY": "каждую неделю",
-        "WEEKLY_N": "{every_n}",
-        "WEEKLY_DAYS": "{days}",
-        "WEEKLY_N_DAYS": "{every_n} {days}",
-        "WORKDAYS": "по будням",
-        "WORKDAYS_N": "{every_n} по будням",
-        "MONTHLY": "каждый месяц",
-        "MONTHLY_N": "{every_n}",
-        "MONTHLY_DAYS": "каждый месяц {mdays}",
-        "MONTHLY_N_DAYS": "{every_n} {mdays}",
-        "YEARLY": "каждый год",
-        "YEARLY_N": "{every_n}",
-        "COUNT": "{rule}, {count}",
-        "COUNT_1": "{rule}, один раз",
-        "UNTIL": "{rule}, до {date}",
-    },
-    "uk": {
-        "DAILY": "щодня",
-        "DAILY_N": "{every_n}",
-        "WEEKLY": "щотижня",
-        "WEEKLY_N": "{every_n}",
-        "WEEKLY_DAYS": "{days}",
-        "WEEKLY_N_DAYS": "{every_n} {days}",
-        "WORKDAYS": "у робочі дні",
-        "WORKDAYS_N": "{every_n} у робочі дні",
-        "MONTHLY": "щомісяця",
-        "MONTHLY_N": "{every_n}",
-        "MONTHLY_DAYS": "щомісяця {mdays}",
-        "MONTHLY_N_DAYS": "{every_n} {mdays}",
-        "YEARLY": "щороку",
-        "YEARLY_N": "{every_n}",
-        "COUNT": "{rule}, {count}",
-        "COUNT_1": "{rule}, один раз",
-        "UNTIL": "{rule}, до {date}",
-    },
-    "es": {
-        "DAILY": "todos los días",
-        "DAILY_N": "cada {n} días",
-        "WEEKLY": "todas las semanas",
-        "WEEKLY_N": "cada {n} semanas",
-        "WEEKLY_DAYS": "todos los {days}",
-        "WEEKLY_N_DAYS": "cada {n} semanas, los {days}",
-        "WORKDAYS": "de lunes a viernes",
-        "WORKDAYS_N": "cada {n} semanas, de lunes a viernes",
-        "MONTHLY": "todos los meses",
-        "MONTHLY_N": "cada {n} meses",
-        "MONTHLY_DAYS": "todos los meses {mdays}",
-        "MONTHLY_N_DAYS": "cada {n} meses, {mdays}",
-        "YEARLY": "todos los años",
-        "YEARLY_N": "cada {n} años",
-        "COUNT": "{rule}, {count} veces",
-        "COUNT_1": "{rule}, una vez",
-        "UNTIL": "{rule}, hasta el {date}",
-    },
-    "fr": {
-        "DAILY": "tous les jours",
-        "DAILY_N": "tous les {n} jours",
-        "WEEKLY": "toutes les semaines",
-        "WEEKLY_N": "toutes les {n} semaines",
-        "WEEKLY_DAYS": "tous les {days}",
-        "WEEKLY_N_DAYS": "toutes les {n} semaines, {days}",
-        "WORKDAYS": "du lundi au vendredi",
-        "WORKDAYS_N": "toutes les {n} semaines, du lundi au vendredi",
-        "MONTHLY": "tous les mois",
-        "MONTHLY_N": "tous les {n} mois",
-        "MONTHLY_DAYS": "tous les mois {mdays}",
-        "MONTHLY_N_DAYS": "tous les {n} mois, {mdays}",
-        "YEARLY": "tous les ans",
-        "YEARLY_N": "tous les {n} ans",
-        "COUNT": "{rule}, {count} fois",
-        "COUNT_1": "{rule}, une fois",
-        "UNTIL": "{rule}, jusqu'au {date}",
-    },
-}
-
-# Russian and Ukrainian need grammatical cases Babel does not provide.
-_RU_EVERY_DAY = (
-    "каждый понедельник",
-    "каждый вторник",
-    "каждую среду",
-    "каждый четверг",
-    "каждую пятницу",
-    "каждую субботу",
-    "каждое воскресенье",
-)
-_RU_DAYS_DATIVE = (
-    "понедельникам",
-    "вторникам",
-    "средам",
-    "четвергам",
-    "пятницам",
-    "субботам",
-    "воскресеньям",
-)
-_UK_EVERY_DAY = (
-    "щопонеділка",
-    "щовівторка",
-    "щосереди",
-    "щочетверга",
-    "щоп'ятниці",
-    "щосуботи",
-    "щонеділі",
-)
-_UK_DAYS_LOCATIVE = (
-    "понеділках",
-    "вівторках",
-    "середах",
-    "четвергах",
-    "п'ятницях",
-    "суботах",
-    "неділях",
-)
-# Plural forms by CLDR plural category ("one", "few", "many"); the first item of "one" is the
-# word for "every" that agrees with the noun ("каждую 21 неделю", "кожен 21 тиждень").
-_SLAVIC_UNITS: dict[str, dict[str, tuple[str, str, str, str]]] = {
-    "ru": {
-        "DAILY": ("каждый", "день", "дня", "дней"),
-        "WEEKLY": ("каждую", "неделю", "недели", "недель"),
-        "MONTHLY": ("каждый", "месяц", "месяца", "месяцев"),
-        "YEARLY": ("каждый", "год", "года", "лет"),
-        "COUNT": ("", "раз", "раза", "раз"),
-    },
-    "uk": {
-        "DAILY": ("кожен", "день", "дні", "днів"),
-        "WEEKLY": ("кожен", "тиждень", "тижні", "тижнів"),
-        "MONTHLY": ("кожен", "місяць", "місяці", "місяців"),
-        "YEARLY": ("кожен", "рік", "роки", "років"),
-        "COUNT": ("", "раз", "рази", "разів"),
-    },
-}
-_SLAVIC_EVERY_MANY = {"ru": "каждые", "uk": "кожні"}
+# The words come from the gettext catalogs in bot/locales, like every other text the user reads.
+# A weekday has a msgid per place in the sentence, because the languages inflect it differently
+# there: Russian "каждую среду" but "по средам", French "tous les mardis" but "le mardi".
 
 
-def _slavic_number(lang: str, key: str, n: int) -> tuple[str, str]:
-    """("every" word, "<n> <noun>") with the right plural form."""
-    every_one, one, few, many = _SLAVIC_UNITS[lang][key]
-    category = _locale(lang).plural_form(n)
-    if category == "one":
-        return every_one, f"{n} {one}"
-    return _SLAVIC_EVERY_MANY[lang], f"{n} {few if category == 'few' else many}"
+def _every_weekday(day: int) -> str:
+    """One weekday, every week: "every Monday"."""
+    return (
+        _("every Monday"),
+        _("every Tuesday"),
+        _("every Wednesday"),
+        _("every Thursday"),
+        _("every Friday"),
+        _("every Saturday"),
+        _("every Sunday"),
+    )[day]
 
 
-@functools.cache
-def _locale(lang: str) -> Locale:
-    return Locale.parse(lang)
+def _weekday_every_week(day: int) -> str:
+    """A weekday as an item of the list in "every {days}"."""
+    return (
+        pgettext("in: every {days}", "Monday"),
+        pgettext("in: every {days}", "Tuesday"),
+        pgettext("in: every {days}", "Wednesday"),
+        pgettext("in: every {days}", "Thursday"),
+        pgettext("in: every {days}", "Friday"),
+        pgettext("in: every {days}", "Saturday"),
+        pgettext("in: every {days}", "Sunday"),
+    )[day]
 
 
-def _weekday_names(lang: str) -> dict[int, str]:
-    return dict(_locale(lang).days["format"]["wide"])
+def _weekday_every_n_weeks(day: int) -> str:
+    """A weekday as an item of the list in "every {n} weeks on {days}"."""
+    return (
+        pgettext("in: every {n} weeks on {days}", "Monday"),
+        pgettext("in: every {n} weeks on {days}", "Tuesday"),
+        pgettext("in: every {n} weeks on {days}", "Wednesday"),
+        pgettext("in: every {n} weeks on {days}", "Thursday"),
+        pgettext("in: every {n} weeks on {days}", "Friday"),
+        pgettext("in: every {n} weeks on {days}", "Saturday"),
+        pgettext("in: every {n} weeks on {days}", "Sunday"),
+    )[day]
 
 
-def _describe_days(lang: str, days: Sequence[int], interval: int) -> str:
-    if lang == "ru":
-        if len(days) == 1 and interval == 1:
-            return _RU_EVERY_DAY[days[0]]
-        return "по " + format_list([_RU_DAYS_DATIVE[d] for d in days], locale=lang)
-    if lang == "uk":
-        if len(days) == 1 and interval == 1:
-            return _UK_EVERY_DAY[days[0]]
-        return "по " + format_list([_UK_DAYS_LOCATIVE[d] for d in days], locale=lang)
-    names = _weekday_names(lang)
-    if lang == "es":  # "todos los lunes y jueves", "los sábados"
-        return format_list([_spanish_plural(names[d]) for d in days], locale=lang)
-    if lang == "fr":
-        if interval == 1:  # "tous les lundis et jeudis"
-            return format_list([names[d] + "s" for d in days], locale=lang)
-        return format_list([f"le {names[d]}" for d in days], locale=lang)  # "le mardi et le jeudi"
-    return format_list([names[d] for d in days], locale=lang)
+def _monthday(day: int) -> str:
+    """A day of the month as an item of the list in "day {days}" ("15", "15.", "le 1er")."""
+    if day == 1:  # French writes the first one as an ordinal: "le 1er", "le 2"
+        return pgettext("in: day {days}, the first day of the month", "{day}").format(day=day)
+    return pgettext("in: day {days}", "{day}").format(day=day)
 
 
-def _spanish_plural(name: str) -> str:
-    return name + "s" if name.endswith("o") else name
+def _describe_weekdays(days: Sequence[int], n: int, language: str) -> str:
+    """A weekly rule on given weekdays, every ``n`` weeks: "every Monday and Thursday"."""
+    if days == [0, 1, 2, 3, 4]:
+        if n == 1:
+            return _("every weekday")
+        return ngettext("every {n} week on weekdays", "every {n} weeks on weekdays", n).format(n=n)
+    if n == 1:
+        if len(days) == 1:
+            return _every_weekday(days[0])
+        names = format_list([_weekday_every_week(d) for d in days], locale=language)
+        return _("every {days}").format(days=names)
+    names = format_list([_weekday_every_n_weeks(d) for d in days], locale=language)
+    return ngettext("every {n} week on {days}", "every {n} weeks on {days}", n).format(
+        n=n, days=names
+    )
 
 
-def _describe_monthdays(lang: str, mdays: Sequence[int]) -> str:
-    if lang == "en":
-        word = "day" if len(mdays) == 1 else "days"
-        return f"{word} " + format_list([str(d) for d in mdays], locale=lang)
-    if lang == "de":
-        return format_list([f"{d}." for d in mdays], locale=lang)
-    if lang in ("ru", "uk"):
-        return format_list([f"{d}-го" for d in mdays], locale=lang) + " числа"
-    if lang == "es":
-        word = "el día" if len(mdays) == 1 else "los días"
-        return f"{word} " + format_list([str(d) for d in mdays], locale=lang)
-    # fr
-    return format_list([f"le {'1er' if d == 1 else d}" for d in mdays], locale=lang)
+def _describe_monthdays(mdays: Sequence[int], n: int, language: str) -> str:
+    """A monthly rule on given days of the month: "monthly on days 1 and 15"."""
+    numbers = format_list([_monthday(d) for d in mdays], locale=language)
+    monthdays = ngettext("day {days}", "days {days}", len(mdays)).format(days=numbers)
+    if n == 1:
+        return _("monthly on {monthdays}").format(monthdays=monthdays)
+    return ngettext("every {n} month on {monthdays}", "every {n} months on {monthdays}", n).format(
+        n=n, monthdays=monthdays
+    )
+
+
+def _describe_frequency(freq: str, n: int) -> str:
+    """A rule with no days named: "every day", "every 3 weeks"."""
+    if freq == "DAILY":
+        text = _("every day") if n == 1 else ngettext("every {n} day", "every {n} days", n)
+    elif freq == "WEEKLY":
+        text = _("every week") if n == 1 else ngettext("every {n} week", "every {n} weeks", n)
+    elif freq == "MONTHLY":
+        text = _("every month") if n == 1 else ngettext("every {n} month", "every {n} months", n)
+    else:
+        text = _("every year") if n == 1 else ngettext("every {n} year", "every {n} years", n)
+    return text.format(n=n)
 
 
 def describe_recurrence(rrule: str, *, locale: str, zone: str = "UTC") -> str:
     """The rule in words in the user's language ("every Monday", "jeden Montag und Donnerstag").
 
-    ``zone`` is only used to show the UNTIL day as the meeting's local date. Unsupported rule
-    parts raise ``TimeParseError("bad_recurrence")``.
+    ``locale`` falls back to English when it is not a supported language. ``zone`` is only used
+    to show the UNTIL day as the meeting's local date. Unsupported rule parts raise
+    ``TimeParseError("bad_recurrence")``.
     """
     fields = _parse_rule_value(rrule)
-    lang = re.split(r"[-_]", locale.strip().lower(), maxsplit=1)[0]
-    if lang not in _PHRASES:
-        lang = "en"
-    phrases = _PHRASES[lang]
     allowed = {"FREQ", "INTERVAL", "BYDAY", "BYMONTHDAY", "COUNT", "UNTIL", "WKST"}
     if not set(fields) <= allowed:
         raise TimeParseError("bad_recurrence", rrule)
@@ -1245,38 +1102,32 @@ def describe_recurrence(rrule: str, *, locale: str, zone: str = "UTC") -> str:
         freq = "WEEKLY"  # FREQ=DAILY;BYDAY=MO,...,FR reads like the weekly form
     if (days and freq != "WEEKLY") or (mdays and freq != "MONTHLY"):
         raise TimeParseError("bad_recurrence", rrule)
+    until = _until_date(fields["UNTIL"], zone) if "UNTIL" in fields else None
 
-    values: dict[str, str] = {"n": str(interval)}
-    if lang in _SLAVIC_UNITS and interval > 1:
-        every, amount = _slavic_number(lang, freq, interval)
-        values["every_n"] = f"{every} {amount}"
-    suffix = "_N" if interval > 1 else ""
-    if days == [0, 1, 2, 3, 4]:
-        text = phrases["WORKDAYS" + suffix].format(**values)
-    elif days:
-        values["days"] = _describe_days(lang, days, interval)
-        text = phrases["WEEKLY" + suffix + "_DAYS"].format(**values)
-    elif mdays:
-        values["mdays"] = _describe_monthdays(lang, mdays)
-        text = phrases["MONTHLY" + suffix + "_DAYS"].format(**values)
-    else:
-        text = phrases[freq + suffix].format(**values)
-
-    if count is not None:
-        if count == 1:
-            text = phrases["COUNT_1"].format(rule=text)
-        elif lang in _SLAVIC_UNITS:
-            text = phrases["COUNT"].format(
-                rule=text, count=_slavic_number(lang, "COUNT", count)[1]
-            )
+    language = normalize_language(locale) or SOURCE_LANGUAGE
+    with use_language(language):
+        if days:
+            text = _describe_weekdays(days, interval, language)
+        elif mdays:
+            text = _describe_monthdays(mdays, interval, language)
         else:
-            text = phrases["COUNT"].format(rule=text, count=count)
-    if "UNTIL" in fields:
-        until = _until_date(fields["UNTIL"], zone)
-        text = phrases["UNTIL"].format(
-            rule=text, date=format_date(until, format="long", locale=lang)
-        )
+            text = _describe_frequency(freq, interval)
+        if count == 1:
+            text = _("{rule}, once").format(rule=text)
+        elif count is not None:
+            text = ngettext("{rule}, {count} time", "{rule}, {count} times", count).format(
+                rule=text, count=count
+            )
+        if until is not None:
+            text = _("{rule}, until {date}").format(
+                rule=text, date=format_date(until, format="long", locale=language)
+            )
     return text
+
+
+@functools.cache
+def _locale(lang: str) -> Locale:
+    return Locale.parse(lang)
 
 
 def _split(value: str | None) -> list[str]:

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot.i18n import _, use_language
 from bot.timeparse import (
     REASONS,
     Recurrence,
@@ -942,6 +943,37 @@ def test_describe_until_uses_meeting_zone() -> None:
         "every day, until March 1, 2027"
     )
     assert describe_recurrence(rule, locale="en") == "every day, until March 2, 2027"  # UTC
+
+
+# The descriptions come from the gettext catalogs: every plural form and case form is an entry.
+@pytest.mark.parametrize(
+    ("rule", "lang", "expected"),
+    [
+        ("FREQ=DAILY;INTERVAL=22", "ru", "каждые 22 дня"),
+        ("FREQ=DAILY;INTERVAL=11", "ru", "каждые 11 дней"),
+        ("FREQ=WEEKLY;INTERVAL=21;BYDAY=WE", "ru", "каждую 21 неделю по средам"),
+        ("FREQ=YEARLY;INTERVAL=5", "ru", "каждые 5 лет"),
+        ("FREQ=WEEKLY;BYDAY=FR", "ru", "каждую пятницу"),
+        ("FREQ=WEEKLY;BYDAY=SU", "ru", "каждое воскресенье"),
+        ("FREQ=MONTHLY;INTERVAL=2;BYMONTHDAY=1,15", "ru", "каждые 2 месяца 1-го и 15-го числа"),
+        ("FREQ=MONTHLY;INTERVAL=12", "uk", "кожні 12 місяців"),
+        ("FREQ=WEEKLY;INTERVAL=21", "uk", "кожен 21 тиждень"),
+        ("FREQ=WEEKLY;BYDAY=SU;COUNT=3", "uk", "щонеділі, 3 рази"),
+        ("FREQ=MONTHLY;BYMONTHDAY=1,15", "fr", "tous les mois le 1er et le 15"),
+        ("FREQ=WEEKLY;INTERVAL=2;BYDAY=SA", "fr", "toutes les 2 semaines, le samedi"),
+        ("FREQ=DAILY;COUNT=2", "fr", "tous les jours, 2 fois"),
+        ("FREQ=MONTHLY;BYMONTHDAY=1,15", "es", "todos los meses los días 1 y 15"),
+        ("FREQ=WEEKLY;INTERVAL=3;BYDAY=MO,SA", "es", "cada 3 semanas, los lunes y sábados"),
+    ],
+)
+def test_describe_recurrence_plural_and_case_forms(rule: str, lang: str, expected: str) -> None:
+    assert describe_recurrence(rule, locale=lang) == expected
+
+
+def test_describe_recurrence_writes_in_the_asked_language_and_leaves_the_reader_alone() -> None:
+    with use_language("de"):
+        assert describe_recurrence("FREQ=WEEKLY;BYDAY=MO", locale="fr") == "tous les lundis"
+        assert _("Confirm") == "Bestätigen"  # the reader's own language is back afterwards
 
 
 @pytest.mark.parametrize(
