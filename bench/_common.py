@@ -15,10 +15,12 @@ from typing import Any
 
 from sqlalchemy import update
 
-from bot import meetings
 from bot.clock import ManualClock
 from bot.config import Settings
-from bot.meetings import Actor, Draft, Rules
+from bot.domain import participation, scheduling
+from bot.domain.people import remember_user
+from bot.domain.scheduling import Draft
+from bot.domain.values import Actor, Rules
 from bot.sandbox import RateLimits, Sandbox
 from bot.sandbox.harness import BotHarness
 from bot.sandbox.models import User as SandboxUser
@@ -131,15 +133,15 @@ async def running_bot(
 
 def started_users(sandbox: Sandbox, count: int, prefix: str = "Person") -> list[SandboxUser]:
     """Sandbox users who started the bot (what a private /start does), without the updates."""
-    people = []
+    created = []
     for number in range(count):
         user = sandbox.create_user(
             f"{prefix}{number:05d}", username=f"{prefix.lower()}{number:05d}"
         )
         user.started = True
         user.seen = True
-        people.append(user)
-    return people
+        created.append(user)
+    return created
 
 
 def seed_meeting(
@@ -157,7 +159,7 @@ def seed_meeting(
     """
     with session_scope(engine) as session:
         for user in people:
-            meetings.remember_user(
+            remember_user(
                 session,
                 user_id=user.id,
                 username=user.username,
@@ -166,7 +168,7 @@ def seed_meeting(
                 started=True,
             )
         organizer = people[0].id
-        meeting = meetings.create_meeting(
+        meeting = scheduling.create_meeting(
             session,
             draft=Draft(
                 title=title,
@@ -180,7 +182,7 @@ def seed_meeting(
             now=now,
         )
         if len(people) > 1:
-            result = meetings.invite(
+            result = participation.invite(
                 session,
                 meeting=meeting,
                 actor=Actor(user_id=organizer),

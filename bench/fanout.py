@@ -45,7 +45,7 @@ from bench._common import (
     seed_meeting,
     started_users,
 )
-from bot.delivery import DeliveryService
+from bot.delivery.sending import DeliveryService
 from bot.sandbox.harness import BotHarness
 from bot.sandbox.models import User as SandboxUser
 from storage.models import Delivery, DeliveryStatus

@@ -34,8 +34,10 @@ from typing import Any, TypeVar
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from bot import meetings, timeparse
-from bot.meetings import Actor, Draft, Rules
+from bot import timeparse
+from bot.domain import access, lookup, participation, people, scheduling, series
+from bot.domain.scheduling import Draft
+from bot.domain.values import Actor, Rules
 from storage.db import make_engine, session_scope, upgrade_database
 
 NOW = datetime(2027, 6, 1, 6, 0, tzinfo=UTC)
@@ -81,7 +83,7 @@ def seed_old_daily_series(
     member_ids = [ORGANIZER + 1 + number for number in range(members)]
     with session_scope(engine) as session:
         for user_id in (ORGANIZER, *member_ids):
-            meetings.remember_user(
+            people.remember_user(
                 session,
                 user_id=user_id,
                 username=f"person{user_id}",
@@ -97,10 +99,10 @@ def seed_old_daily_series(
             rrule="FREQ=DAILY",
         )
         past = first - timedelta(days=1)
-        meeting = meetings.create_meeting(
+        meeting = scheduling.create_meeting(
             session, draft=draft, organizer_id=ORGANIZER, chat_id=None, rules=RULES, now=past
         )
-        meetings.invite(
+        participation.invite(
             session,
             meeting=meeting,
             actor=Actor(ORGANIZER),
@@ -115,9 +117,9 @@ def seed_old_daily_series(
             continue
         sitting = first + timedelta(days=day)
         with session_scope(engine) as session:
-            meetings.change_occurrence(
+            series.change_occurrence(
                 session,
-                meeting=meetings.find_meeting(session, code),
+                meeting=lookup.find_meeting(session, code),
                 actor=Actor(ORGANIZER),
                 original_start=sitting,
                 new_start=None if day % 10 == 0 else sitting + timedelta(hours=1),
@@ -129,21 +131,21 @@ def seed_old_daily_series(
 def preview(engine: Engine, code: str, *, date_text: str, new_time: str | None) -> datetime:
     """What the /skip or /move handler runs before showing Confirm."""
     with session_scope(engine) as session:
-        meeting = meetings.meeting_to_change(session, code=code, actor=Actor(ORGANIZER), now=NOW)
-        sitting = meetings.pick_sitting(
+        meeting = access.meeting_to_change(session, code=code, actor=Actor(ORGANIZER), now=NOW)
+        sitting = series.pick_sitting(
             session, meeting=meeting, date_text=date_text, zone="UTC", now=NOW
         )
         if new_time is not None:
-            meetings.parse_start(new_time, zone="UTC", languages=["en"], now=NOW)
+            scheduling.parse_start(new_time, zone="UTC", languages=["en"], now=NOW)
         return sitting
 
 
 def confirm(engine: Engine, code: str, *, sitting: datetime, new_start: datetime | None) -> None:
     """What the Confirm button runs."""
     with session_scope(engine) as session:
-        meetings.change_occurrence(
+        series.change_occurrence(
             session,
-            meeting=meetings.find_meeting(session, code),
+            meeting=lookup.find_meeting(session, code),
             actor=Actor(ORGANIZER),
             original_start=sitting,
             new_start=new_start,
@@ -204,7 +206,7 @@ def main() -> None:
             shutil.copy(seeded, copy)
             engine = make_engine(f"sqlite:///{copy}")
             with session_scope(engine) as session:
-                meetings.find_meeting(session, code)  # the connection is open before timing
+                lookup.find_meeting(session, code)  # the connection is open before timing
             for measured in skip_then_move(engine, code):
                 results.setdefault(measured.step, []).append(measured)
             engine.dispose()

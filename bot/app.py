@@ -23,13 +23,13 @@ from telegram.ext import (
 
 from bot.clock import system_clock
 from bot.config import SUPPORTED_LANGUAGES, Settings, token_signer
-from bot.delivery import DeliveryService
+from bot.delivery.sending import DeliveryService
+from bot.domain.values import Rules
 from bot.handlers import participation, people, ratelimit, roles, scheduling, series
 from bot.handlers.common import BotContext, guarded, in_reader_language, is_private, reply
 from bot.handlers.messenger import TelegramMessenger
 from bot.handlers.ratelimit import PacedRateLimiter
 from bot.i18n import _, use_language
-from bot.meetings import Rules
 from bot.services import Services
 from storage.db import make_engine, upgrade_database
 

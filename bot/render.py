@@ -7,11 +7,12 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from bot import meetings, timeparse
+from bot import timeparse
 from bot.calendar import Organizer, build_ics, google_calendar_link, outlook_calendar_link
+from bot.domain import notices, people, sittings
+from bot.domain.links import LinkRequest
 from bot.i18n import _, current_language, format_span, format_when
 from bot.jitsi import Role
-from bot.meetings import LinkRequest
 from bot.messaging import Button
 from storage.models import Meeting, Notice, User
 
@@ -25,7 +26,7 @@ def render_meeting_card(
     meeting: Meeting, session: Session, zone: str, now: datetime, role: Role | None = None
 ) -> str:
     """Title, code, next time in the reader's zone, repeat rule, and the reader's role."""
-    occurrence = meetings.occurrence_after(session, meeting, now)
+    occurrence = sittings.occurrence_after(session, meeting, now)
     when = [] if occurrence is None else [format_span(occurrence.start, occurrence.end, zone)]
     return _card(meeting, when, role)
 
@@ -94,9 +95,9 @@ def ics_for(
     The organizer is named with their /email; without one, with a no-reply address on
     `mail_host` (the Jitsi server's host), since RFC 5546 requires an ORGANIZER on a REQUEST.
     """
-    moved, skipped = meetings.occurrence_changes(session, meeting=meeting)
+    moved, skipped = sittings.occurrence_changes(session, meeting=meeting)
     organizer = session.get(User, meeting.organizer_id)
-    name = meetings.display(organizer) if organizer is not None else str(meeting.organizer_id)
+    name = people.display(organizer) if organizer is not None else str(meeting.organizer_id)
     email = organizer.email if organizer is not None and organizer.email else None
     return build_ics(
         meeting,
@@ -112,12 +113,12 @@ def ics_for(
 def notice_heading(kind: str) -> str:
     """The first line of a notice about a change."""
     headings = {
-        meetings.NoticeKind.INVITED: _("You are invited:"),
-        meetings.NoticeKind.JOINED: _("You joined:"),
-        meetings.NoticeKind.RESCHEDULED: _("📅 New time:"),
-        meetings.NoticeKind.CANCELLED: _("❌ Cancelled:"),
-        meetings.NoticeKind.SKIPPED: _("❌ One sitting skipped:"),
-        meetings.NoticeKind.MOVED: _("📅 One sitting moved:"),
+        notices.NoticeKind.INVITED: _("You are invited:"),
+        notices.NoticeKind.JOINED: _("You joined:"),
+        notices.NoticeKind.RESCHEDULED: _("📅 New time:"),
+        notices.NoticeKind.CANCELLED: _("❌ Cancelled:"),
+        notices.NoticeKind.SKIPPED: _("❌ One sitting skipped:"),
+        notices.NoticeKind.MOVED: _("📅 One sitting moved:"),
     }
     return headings.get(kind, "")
 
@@ -152,9 +153,9 @@ def notice_keyboard(kind: str, meeting: Meeting, bot_username: str) -> list[list
     Google and Outlook links would add it again.
     """
     rows = []
-    if kind == meetings.NoticeKind.INVITED:
+    if kind == notices.NoticeKind.INVITED:
         rows.append([Button(_("Decline"), data=f"dc:{meeting.code}")])
-    if kind == meetings.NoticeKind.CANCELLED:
+    if kind == notices.NoticeKind.CANCELLED:
         rows.append([Button(_("📅 .ics"), data=f"ic:{meeting.code}")])
     else:
         rows.append(calendar_buttons(meeting, bot_username))

@@ -10,9 +10,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot.config import Settings
-from bot.delivery import DeliveryService
+from bot.delivery.sending import DeliveryService
+from bot.domain.values import Rules
 from bot.jitsi import TokenSigner
-from bot.meetings import Rules
 from storage.models import DeliveryStatus, Notice
 
 

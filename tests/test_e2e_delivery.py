@@ -9,8 +9,9 @@ from pathlib import Path
 from sqlalchemy import update
 from sqlmodel import Session, select
 
-from bot import meetings
 from bot.clock import ManualClock
+from bot.domain import participation, scheduling, values
+from bot.domain.people import remember_user
 from bot.sandbox import Chat, Faults, Sandbox, User
 from storage.db import session_scope
 from storage.models import Delivery, DeliveryStatus, Meeting, Notice
@@ -264,8 +265,8 @@ async def test_news_of_a_change_survives_a_crash(bot: BotHarness, sandbox: Sandb
     with session_scope(bot.services_engine()) as session:
         stored = session.get(Meeting, meeting.id)
         assert stored is not None
-        meetings.cancel_meeting(
-            session, meeting=stored, actor=meetings.Actor(people["alice"].id), now=bot.clock()
+        scheduling.cancel_meeting(
+            session, meeting=stored, actor=values.Actor(people["alice"].id), now=bot.clock()
         )
     await bot.start()
     for name in ("bob", "carol", "dan"):
@@ -295,7 +296,7 @@ async def _fan_out_of_ninety(bot: BotHarness, sandbox: Sandbox) -> None:
     start = bot.clock() + timedelta(hours=2)
     with session_scope(bot.services.engine) as session:
         for user in people:
-            meetings.remember_user(
+            remember_user(
                 session,
                 user_id=user.id,
                 username=user.username,
@@ -303,10 +304,10 @@ async def _fan_out_of_ninety(bot: BotHarness, sandbox: Sandbox) -> None:
                 telegram_language="en",
                 started=True,
             )
-        draft = meetings.Draft(
+        draft = scheduling.Draft(
             title="All hands", starts_at=start, ends_at=start + HOUR, zone="UTC"
         )
-        meeting = meetings.create_meeting(
+        meeting = scheduling.create_meeting(
             session,
             draft=draft,
             organizer_id=people[0].id,
@@ -314,10 +315,10 @@ async def _fan_out_of_ninety(bot: BotHarness, sandbox: Sandbox) -> None:
             rules=bot.services.rules,
             now=bot.clock(),
         )
-        meetings.invite(
+        participation.invite(
             session,
             meeting=meeting,
-            actor=meetings.Actor(people[0].id),
+            actor=values.Actor(people[0].id),
             user_ids=[user.id for user in people[1:]],
             usernames=[],
             now=bot.clock(),

@@ -12,10 +12,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlmodel import Session, select
 
-from bot import meetings
+from bot.delivery import planning
+from bot.domain import access, chats, deep_links, links, participation, people, roles, scheduling
+from bot.domain.scheduling import Draft
+from bot.domain.values import Actor, Rules
 from bot.errors import DomainError, InvalidInput, NotAllowed, NotFound
 from bot.jitsi import Role
-from bot.meetings import Actor, Draft, Rules
 from storage.db import make_engine, upgrade_database
 from storage.models import Delivery, DeliveryStatus, Meeting, MeetingStatus, User
 from tests.helpers import reset_database
@@ -47,7 +49,7 @@ def session(tmp_path: Path) -> Iterator[Session]:
             (STRANGER, "Sam"),
             (GROUP_ADMIN, "Gus"),
         ):
-            meetings.remember_user(
+            people.remember_user(
                 session, user_id=user_id, username=name.lower() + "x", display_name=name,
                 telegram_language="en", started=True,
             )  # fmt: skip
@@ -58,10 +60,10 @@ def session(tmp_path: Path) -> Iterator[Session]:
 def _meeting(session: Session, *, chat_id: int | None = GROUP, hours: float = 2) -> Meeting:
     start = NOW + timedelta(hours=hours)
     draft = Draft(title="Sync", starts_at=start, ends_at=start + timedelta(hours=1), zone="UTC")
-    meeting = meetings.create_meeting(
+    meeting = scheduling.create_meeting(
         session, draft=draft, organizer_id=OWNER, chat_id=chat_id, rules=RULES, now=NOW
     )
-    meetings.invite(
+    participation.invite(
         session, meeting=meeting, actor=Actor(OWNER), user_ids=[MEMBER], usernames=[], now=NOW
     )
     return meeting
@@ -69,8 +71,8 @@ def _meeting(session: Session, *, chat_id: int | None = GROUP, hours: float = 2)
 
 def test_create_makes_organizer_owner_and_plans_reminders(session: Session) -> None:
     meeting = _meeting(session)
-    assert meetings.participant_role(session, meeting, OWNER) is Role.OWNER
-    assert meetings.participant_role(session, meeting, MEMBER) is Role.MEMBER
+    assert access.participant_role(session, meeting, OWNER) is Role.OWNER
+    assert access.participant_role(session, meeting, MEMBER) is Role.MEMBER
     rows = session.exec(select(Delivery)).all()
     assert {row.user_id for row in rows} == {OWNER, MEMBER}
     assert all(row.due_at == meeting.starts_at - timedelta(minutes=10) for row in rows)
@@ -79,20 +81,20 @@ def test_create_makes_organizer_owner_and_plans_reminders(session: Session) -> N
 
 def test_who_may_manage(session: Session) -> None:
     meeting = _meeting(session)
-    assert meetings.may_manage(session, meeting, Actor(OWNER))
-    assert meetings.may_manage(session, meeting, Actor(900, is_bot_admin=True))
-    assert meetings.may_manage(session, meeting, Actor(GROUP_ADMIN, admin_of_chat=GROUP))
-    assert not meetings.may_manage(session, meeting, Actor(GROUP_ADMIN, admin_of_chat=-5))
-    assert not meetings.may_manage(session, meeting, Actor(MEMBER))
-    assert not meetings.may_manage(session, meeting, Actor(STRANGER))
+    assert access.may_manage(session, meeting, Actor(OWNER))
+    assert access.may_manage(session, meeting, Actor(900, is_bot_admin=True))
+    assert access.may_manage(session, meeting, Actor(GROUP_ADMIN, admin_of_chat=GROUP))
+    assert not access.may_manage(session, meeting, Actor(GROUP_ADMIN, admin_of_chat=-5))
+    assert not access.may_manage(session, meeting, Actor(MEMBER))
+    assert not access.may_manage(session, meeting, Actor(STRANGER))
     private = _meeting(session, chat_id=None)
-    assert not meetings.may_manage(session, private, Actor(GROUP_ADMIN, admin_of_chat=GROUP))
+    assert not access.may_manage(session, private, Actor(GROUP_ADMIN, admin_of_chat=GROUP))
 
 
 def test_members_cannot_invite_cancel_or_reschedule(session: Session) -> None:
     meeting = _meeting(session)
     with pytest.raises(NotAllowed):
-        meetings.invite(
+        participation.invite(
             session,
             meeting=meeting,
             actor=Actor(MEMBER),
@@ -101,59 +103,61 @@ def test_members_cannot_invite_cancel_or_reschedule(session: Session) -> None:
             now=NOW,
         )
     with pytest.raises(NotAllowed):
-        meetings.cancel_meeting(session, meeting=meeting, actor=Actor(MEMBER), now=NOW)
+        scheduling.cancel_meeting(session, meeting=meeting, actor=Actor(MEMBER), now=NOW)
     draft = Draft("Sync", NOW + timedelta(days=1), NOW + timedelta(days=1, hours=1), "UTC")
     with pytest.raises(NotAllowed):
-        meetings.reschedule(session, meeting=meeting, actor=Actor(STRANGER), draft=draft, now=NOW)
+        scheduling.reschedule(
+            session, meeting=meeting, actor=Actor(STRANGER), draft=draft, now=NOW
+        )
     assert meeting.status is MeetingStatus.SCHEDULED
 
 
 def test_unknown_username_waits_until_that_person_starts(session: Session) -> None:
     meeting = _meeting(session)
-    result = meetings.invite(
+    result = participation.invite(
         session, meeting=meeting, actor=Actor(OWNER), user_ids=[], usernames=["newbie"], now=NOW
     )
     assert result.pending == ["newbie"] and result.unreachable == ["@newbie"]
-    newbie = meetings.remember_user(
+    newbie = people.remember_user(
         session, user_id=77, username="Newbie", display_name="N", telegram_language=None,
         started=True,
     )  # fmt: skip
-    assert [m.id for m in meetings.claim_pending_invites(session, user=newbie, now=NOW)] == [
+    assert [m.id for m in people.claim_pending_invites(session, user=newbie, now=NOW)] == [
         meeting.id
     ]
-    assert meetings.participant_role(session, meeting, 77) is Role.MEMBER
+    assert access.participant_role(session, meeting, 77) is Role.MEMBER
 
 
 def test_last_owner_cannot_leave_or_be_demoted(session: Session) -> None:
     meeting = _meeting(session)
     with pytest.raises(InvalidInput, match="only owner"):
-        meetings.leave(session, meeting=meeting, user_id=OWNER, now=NOW)
+        participation.leave(session, meeting=meeting, user_id=OWNER, now=NOW)
     with pytest.raises(InvalidInput, match="Promote someone else"):
-        meetings.set_role(
+        roles.set_role(
             session, meeting=meeting, actor=Actor(OWNER), target_user_id=OWNER,
             role=Role.MEMBER, now=NOW,
         )  # fmt: skip
-    meetings.set_role(
+    roles.set_role(
         session, meeting=meeting, actor=Actor(OWNER), target_user_id=MEMBER,
         role=Role.OWNER, now=NOW,
     )  # fmt: skip
-    meetings.leave(session, meeting=meeting, user_id=OWNER, now=NOW)
-    assert meetings.participant_role(session, meeting, OWNER) is None
+    participation.leave(session, meeting=meeting, user_id=OWNER, now=NOW)
+    assert access.participant_role(session, meeting, OWNER) is None
 
 
 def test_cancel_stops_pending_deliveries(session: Session) -> None:
     meeting = _meeting(session)
-    meetings.cancel_meeting(session, meeting=meeting, actor=Actor(OWNER), now=NOW)
+    scheduling.cancel_meeting(session, meeting=meeting, actor=Actor(OWNER), now=NOW)
     statuses = {row.status for row in session.exec(select(Delivery)).all()}
     assert statuses == {DeliveryStatus.CANCELLED}
     with pytest.raises(InvalidInput, match="cancelled"):
-        meetings.join(session, meeting=meeting, user_id=STRANGER, now=NOW)
+        participation.join(session, meeting=meeting, user_id=STRANGER, now=NOW)
 
 
 def test_late_invite_is_due_now(session: Session) -> None:
     meeting = _meeting(session, hours=0.1)  # starts in 6 minutes: reminder time has passed
     later = NOW + timedelta(minutes=5)
-    meetings.join(session, meeting=meeting, user_id=STRANGER, now=later)
+    participation.join(session, meeting=meeting, user_id=STRANGER, now=later)
     row = session.exec(select(Delivery).where(Delivery.user_id == STRANGER)).one()
     assert row.due_at == later
 
@@ -164,16 +168,16 @@ def test_link_window(session: Session) -> None:
 
     signer = token_signer(make_settings())
     meeting = _meeting(session)
-    early = meetings.request_link(
+    early = links.request_link(
         session, signer=signer, meeting=meeting, user_id=MEMBER, rules=RULES, now=NOW
     )
     assert early.link is None and early.opens == meeting.starts_at - timedelta(minutes=15)
-    ready = meetings.request_link(
+    ready = links.request_link(
         session, signer=signer, meeting=meeting, user_id=MEMBER, rules=RULES, now=early.opens
     )
     assert ready.link is not None and "?jwt=" in ready.link
     with pytest.raises(NotAllowed):
-        meetings.request_link(
+        links.request_link(
             session, signer=signer, meeting=meeting, user_id=STRANGER, rules=RULES, now=early.opens
         )
 
@@ -183,44 +187,44 @@ def test_requeue_after_unblock(session: Session) -> None:
     row = session.exec(select(Delivery).where(Delivery.user_id == MEMBER)).one()
     row.status = DeliveryStatus.UNREACHABLE
     session.add(row)
-    assert meetings.requeue_unreachable(session, user_id=MEMBER, now=NOW) == 1
+    assert planning.requeue_unreachable(session, user_id=MEMBER, now=NOW) == 1
     assert row.status is DeliveryStatus.PENDING and row.due_at == NOW
     assert meeting.id is not None
 
 
 def test_feature_changes() -> None:
-    assert meetings.parse_feature_changes(["recording=on", "Screen_Sharing=off"]) == {
+    assert roles.parse_feature_changes(["recording=on", "Screen_Sharing=off"]) == {
         "recording": True,
         "screen-sharing": False,
     }
     with pytest.raises(InvalidInput, match="livestreaming"):
-        meetings.parse_feature_changes(["teleport=on"])
+        roles.parse_feature_changes(["teleport=on"])
     with pytest.raises(InvalidInput):
-        meetings.parse_feature_changes(["recording=maybe"])
+        roles.parse_feature_changes(["recording=maybe"])
     with pytest.raises(InvalidInput):
-        meetings.parse_feature_changes([])
+        roles.parse_feature_changes([])
 
 
 def test_settings_of_a_person(session: Session) -> None:
-    assert meetings.set_timezone(session, user_id=MEMBER, query="berlin") == "Europe/Berlin"
+    assert people.set_timezone(session, user_id=MEMBER, query="berlin") == "Europe/Berlin"
     with pytest.raises(InvalidInput, match="Try one of"):
-        meetings.set_timezone(session, user_id=MEMBER, query="Atlantis")
-    assert meetings.set_email(session, user_id=MEMBER, text="max@example.com") == "max@example.com"
+        people.set_timezone(session, user_id=MEMBER, query="Atlantis")
+    assert people.set_email(session, user_id=MEMBER, text="max@example.com") == "max@example.com"
     with pytest.raises(InvalidInput):
-        meetings.set_email(session, user_id=MEMBER, text="max@")
-    assert meetings.set_email(session, user_id=MEMBER, text="off") is None
+        people.set_email(session, user_id=MEMBER, text="max@")
+    assert people.set_email(session, user_id=MEMBER, text="off") is None
     user = session.get(User, MEMBER)
     assert user is not None and user.timezone == "Europe/Berlin" and user.email is None
 
 
 def test_deep_links_are_random_and_reused(session: Session) -> None:
     meeting = _meeting(session)
-    token = meetings.deep_link(session, meeting=meeting, kind="join", now=NOW)
-    assert token == meetings.deep_link(session, meeting=meeting, kind="join", now=NOW)
+    token = deep_links.deep_link(session, meeting=meeting, kind="join", now=NOW)
+    assert token == deep_links.deep_link(session, meeting=meeting, kind="join", now=NOW)
     assert len(token) >= 16 and token != str(meeting.id) and meeting.code not in token
-    assert meetings.resolve_deep_link(session, token) == ("join", meeting)
+    assert deep_links.resolve_deep_link(session, token) == ("join", meeting)
     with pytest.raises(NotFound):
-        meetings.resolve_deep_link(session, "guess")
+        deep_links.resolve_deep_link(session, "guess")
 
 
 @settings(max_examples=150, deadline=None)
@@ -229,7 +233,7 @@ def test_drafts_refuse_anything_odd_with_a_domain_error(
     title: str, when: str, duration: str
 ) -> None:
     try:
-        draft = meetings.make_draft(
+        draft = scheduling.make_draft(
             title=title,
             when=when,
             duration=duration,
@@ -246,8 +250,8 @@ def test_drafts_refuse_anything_odd_with_a_domain_error(
 
 def test_meetings_follow_a_group_upgraded_to_a_supergroup(session: Session) -> None:
     meeting = _meeting(session)
-    meetings.set_chat_language(session, chat_id=GROUP, title="Team", language="de")
-    assert meetings.move_chat(session, old_chat_id=GROUP, new_chat_id=-1009999) == 1
+    chats.set_chat_language(session, chat_id=GROUP, title="Team", language="de")
+    assert chats.move_chat(session, old_chat_id=GROUP, new_chat_id=-1009999) == 1
     assert meeting.chat_id == -1009999
-    assert meetings.chat_language(session, chat_id=-1009999) == "de"
-    assert meetings.may_manage(session, meeting, Actor(GROUP_ADMIN, admin_of_chat=-1009999))
+    assert chats.chat_language(session, chat_id=-1009999) == "de"
+    assert access.may_manage(session, meeting, Actor(GROUP_ADMIN, admin_of_chat=-1009999))

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from bench.series import NOW, seed_old_daily_series, skip_then_move
-from bot import meetings
+from bot.domain import lookup, sittings
 from bot.timeparse import SeriesSittings
 from storage.db import make_engine, upgrade_database
 from tests.helpers import reset_database
@@ -29,8 +29,8 @@ def _engine(path: Path) -> Engine:
 
 def _next_sittings(engine: Engine, code: str, count: int) -> list[datetime]:
     with Session(engine) as session:
-        meeting = meetings.find_meeting(session, code)
-        upcoming = meetings.upcoming_occurrences(session, meeting, NOW, limit=count)
+        meeting = lookup.find_meeting(session, code)
+        upcoming = sittings.upcoming_occurrences(session, meeting, NOW, limit=count)
         return [sitting.start for sitting in upcoming]
 
 

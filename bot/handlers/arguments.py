@@ -10,7 +10,7 @@ import re
 
 from sqlmodel import Session
 
-from bot import meetings
+from bot.domain import lookup
 from bot.errors import InvalidInput, NotFound
 from bot.i18n import _
 from bot.jitsi import Role
@@ -41,7 +41,7 @@ def person_named(session: Session, word: str, usage: str) -> int:
     user_id = parse_number(word, below=USER_ID_LIMIT)
     if user_id is not None:
         return user_id
-    user = meetings.find_user_by_username(session, word)
+    user = lookup.find_user_by_username(session, word)
     if user is not None:
         return user.id
     if word.startswith("@"):

@@ -23,10 +23,10 @@ from telegram.constants import ChatMemberStatus, ParseMode
 from telegram.error import TelegramError
 from telegram.ext import Application, CallbackContext, ExtBot
 
-from bot import meetings
+from bot.domain import access, chats, lookup, people
+from bot.domain.values import Actor
 from bot.errors import DomainError
 from bot.i18n import _, pick_language, use_language
-from bot.meetings import Actor
 from bot.messaging import Button, Keyboard
 from bot.services import Services
 from storage.db import session_scope
@@ -136,7 +136,7 @@ def split_pages(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
 
 def remember(session: Session, tg_user: TelegramUser, *, started: bool = False) -> User:
     """Record the Telegram user behind an update."""
-    return meetings.remember_user(
+    return people.remember_user(
         session,
         user_id=tg_user.id,
         username=tg_user.username,
@@ -153,7 +153,7 @@ def reader_language(services: Services, session: Session, update: object) -> str
         return default
     chat = update.effective_chat
     if chat is not None and chat.type != Chat.PRIVATE:
-        return meetings.chat_language(session, chat_id=chat.id) or default
+        return chats.chat_language(session, chat_id=chat.id) or default
     tg_user = update.effective_user
     user = session.get(User, tg_user.id) if tg_user else None
     return pick_language(
@@ -222,7 +222,7 @@ async def actor_for(update: Update, context: BotContext, chat_id: int | None) ->
     assert tg_user is not None
     services = context.services
     with Session(services.engine) as session:
-        admin = meetings.is_bot_admin(session, tg_user.id, services.rules)
+        admin = access.is_bot_admin(session, tg_user.id, services.rules)
     admin_of = None
     if chat_id is not None and chat_id < 0:
         try:
@@ -240,7 +240,7 @@ async def actor_for(update: Update, context: BotContext, chat_id: int | None) ->
 async def actor_for_meeting(update: Update, context: BotContext, code: str) -> Actor:
     """Who is acting on the meeting with this code (NotFound when there is none)."""
     with session_scope(context.services.engine) as session:
-        chat_id = meetings.find_meeting(session, code).chat_id
+        chat_id = lookup.find_meeting(session, code).chat_id
     return await actor_for(update, context, chat_id)
 
 

@@ -9,7 +9,18 @@ from typing import Any
 
 from telegram import MessageEntity, Update
 
-from bot import meetings
+from bot.delivery import planning
+from bot.domain import (
+    access,
+    deep_links,
+    links,
+    lookup,
+    notices,
+    participation,
+    people,
+    scheduling,
+)
+from bot.domain.people import user_zone
 from bot.errors import NotAllowed
 from bot.handlers.arguments import parse_number, person_named
 from bot.handlers.common import (
@@ -27,7 +38,6 @@ from bot.handlers.common import (
 from bot.handlers.scheduling import cancel_dialog
 from bot.i18n import _
 from bot.jitsi import Role
-from bot.meetings import user_zone
 from bot.messaging import Button, start_link
 from bot.render import render_link_reply, render_meeting_card, role_name
 from storage.db import session_scope
@@ -90,9 +100,9 @@ async def invite(update: Update, context: BotContext) -> None:
             if entity.type == MessageEntity.TEXT_MENTION and entity.user:
                 remember(session, entity.user)
         if code is not None:
-            candidates = [meetings.find_meeting(session, code)]
+            candidates = [lookup.find_meeting(session, code)]
         else:
-            candidates = meetings.invite_candidates(
+            candidates = participation.invite_candidates(
                 session,
                 user_id=tg_user.id,
                 chat_id=chat.id,
@@ -137,15 +147,15 @@ async def _invite_into(
     now = services.clock()
     actor = await actor_for_meeting(update, context, code)
     with session_scope(services.engine) as session:
-        meeting = meetings.find_meeting(session, code)
-        meetings.require_manager(session, meeting, actor)
+        meeting = lookup.find_meeting(session, code)
+        access.require_manager(session, meeting, actor)
         join_link = start_link(
             context.bot.username,
-            meetings.deep_link(session, meeting=meeting, kind="join", now=now),
+            deep_links.deep_link(session, meeting=meeting, kind="join", now=now),
         )
         result = None
         if user_ids or usernames:
-            result = meetings.invite(
+            result = participation.invite(
                 session,
                 meeting=meeting,
                 actor=actor,
@@ -166,10 +176,10 @@ async def _invite_into(
     await reply(update, _render_invite_result(result, meeting.code, join_link))
 
 
-def _render_invite_result(result: meetings.InviteResult, code: str, join_link: str) -> str:
+def _render_invite_result(result: participation.InviteResult, code: str, join_link: str) -> str:
     lines = []
     if result.added:
-        names = ", ".join(meetings.display(user) for user in result.added)
+        names = ", ".join(people.display(user) for user in result.added)
         lines.append(_("Invited to {code}: {names}.").format(code=code, names=html.escape(names)))
     if result.already:
         lines.append(
@@ -218,21 +228,23 @@ async def join_button(update: Update, context: BotContext) -> None:
     now = services.clock()
     code = query.data.removeprefix("jn:")
     with session_scope(services.engine) as session:
-        meeting = meetings.find_meeting(session, code)
+        meeting = lookup.find_meeting(session, code)
         message_chat = query.message.chat.id if query.message else None
         if meeting.chat_id is None or meeting.chat_id != message_chat:
             # A forged press from another chat: only the group the meeting belongs to may join.
             raise NotAllowed(not_for_you())
         user = session.get(User, tg_user.id)
         reachable = bool(user and user.reachable)
-        payload = meetings.deep_link(session, meeting=meeting, kind="join", now=now)
-        joined = reachable and meetings.join(session, meeting=meeting, user_id=tg_user.id, now=now)
+        payload = deep_links.deep_link(session, meeting=meeting, kind="join", now=now)
+        joined = reachable and participation.join(
+            session, meeting=meeting, user_id=tg_user.id, now=now
+        )
         if joined:
             # The group only sees the toast; the details and calendar go to the private chat.
-            meetings.queue_notices(
+            notices.queue_notices(
                 session,
                 meeting=meeting,
-                kind=meetings.NoticeKind.JOINED,
+                kind=notices.NoticeKind.JOINED,
                 now=now,
                 user_ids=[tg_user.id],
             )
@@ -256,8 +268,8 @@ async def decline_button(update: Update, context: BotContext) -> None:
     services = context.services
     code = query.data.split(":", 1)[1] if ":" in query.data else ""
     with session_scope(services.engine) as session:
-        meeting = meetings.find_meeting(session, code)
-        meetings.leave(session, meeting=meeting, user_id=tg_user.id, now=services.clock())
+        meeting = lookup.find_meeting(session, code)
+        participation.leave(session, meeting=meeting, user_id=tg_user.id, now=services.clock())
         title = meeting.title
     await query.answer(_("Declined."))
     await query.edit_message_reply_markup(None)
@@ -286,7 +298,7 @@ def _meetings_page(context: BotContext, user_id: int, page: int) -> tuple[str, l
     with session_scope(services.engine) as session:
         user = session.get(User, user_id)
         zone = user_zone(user, services.rules)
-        items = meetings.upcoming_for(session, user_id=user_id, now=now)
+        items = participation.upcoming_for(session, user_id=user_id, now=now)
         if not items:
             return _("You have no upcoming meetings. Plan one with /schedule."), []
         pages = (len(items) + PAGE_SIZE - 1) // PAGE_SIZE
@@ -364,8 +376,8 @@ async def meeting_button(update: Update, context: BotContext) -> None:
     elif action == "x":
         services = context.services
         with session_scope(services.engine) as session:
-            meeting = meetings.find_meeting(session, code)
-            meetings.leave(session, meeting=meeting, user_id=tg_user.id, now=services.clock())
+            meeting = lookup.find_meeting(session, code)
+            participation.leave(session, meeting=meeting, user_id=tg_user.id, now=services.clock())
         await query.answer(_("You left {code}.").format(code=meeting.code), show_alert=True)
     elif action == "c":
         await _cancel(update, context, code)
@@ -382,8 +394,8 @@ async def _explain_reschedule(update: Update, context: BotContext, code: str) ->
     services = context.services
     actor = await actor_for_meeting(update, context, code)
     with session_scope(services.engine) as session:
-        meeting = meetings.find_meeting(session, code)
-        meetings.require_manager(session, meeting, actor)
+        meeting = lookup.find_meeting(session, code)
+        access.require_manager(session, meeting, actor)
     await query.answer()
     await reply(
         update,
@@ -398,17 +410,17 @@ async def _details(update: Update, context: BotContext, code: str) -> None:
     services = context.services
     now = services.clock()
     with session_scope(services.engine) as session:
-        meeting = meetings.find_meeting(session, code)
-        role = meetings.participant_role(session, meeting, tg_user.id)
-        if role is None and not meetings.is_bot_admin(session, tg_user.id, services.rules):
+        meeting = lookup.find_meeting(session, code)
+        role = access.participant_role(session, meeting, tg_user.id)
+        if role is None and not access.is_bot_admin(session, tg_user.id, services.rules):
             raise NotAllowed(not_for_you())
         zone = user_zone(session.get(User, tg_user.id), services.rules)
         card = render_meeting_card(meeting, session, zone, now, role)
-        people = meetings.participants(session, meeting)
+        members = lookup.participants(session, meeting)
         names = [
-            (meetings.display(user) if user else f"@{row.pending_username}")
+            (people.display(user) if user else f"@{row.pending_username}")
             + f" ({role_name(Role(row.role))})"
-            for row, user in people
+            for row, user in members
         ]
     await query.answer()
     await reply(update, card + "\n" + html.escape(", ".join(names)))
@@ -433,8 +445,8 @@ async def _send_link_privately(update: Update, context: BotContext, code: str) -
     assert tg_user is not None
     now = services.clock()
     with session_scope(services.engine) as session:
-        meeting = meetings.find_meeting(session, code)
-        request = meetings.request_link(
+        meeting = lookup.find_meeting(session, code)
+        request = links.request_link(
             session,
             signer=services.signer,
             meeting=meeting,
@@ -446,9 +458,9 @@ async def _send_link_privately(update: Update, context: BotContext, code: str) -
         reachable = bool(user and user.reachable)
         zone = user_zone(user, services.rules)
         card = render_meeting_card(meeting, session, zone, now)
-        link_payload = meetings.deep_link(session, meeting=meeting, kind="link", now=now)
+        link_payload = deep_links.deep_link(session, meeting=meeting, kind="link", now=now)
         if request.link is not None and reachable:
-            meetings.mark_link_handed_over(session, meeting=meeting, user_id=tg_user.id, now=now)
+            planning.mark_link_handed_over(session, meeting=meeting, user_id=tg_user.id, now=now)
     text = card + "\n\n" + render_link_reply(request, zone)
     if request.link is not None and services.delivery is not None and meeting.id is not None:
         await services.delivery.refresh_summary(meeting.id)
@@ -489,8 +501,8 @@ async def _cancel(update: Update, context: BotContext, code: str) -> None:
     services = context.services
     actor = await actor_for_meeting(update, context, code)
     with session_scope(services.engine) as session:
-        meeting = meetings.find_meeting(session, code)
-        meetings.cancel_meeting(session, meeting=meeting, actor=actor, now=services.clock())
+        meeting = lookup.find_meeting(session, code)
+        scheduling.cancel_meeting(session, meeting=meeting, actor=actor, now=services.clock())
         title = meeting.title
     await reply(
         update, _("Cancelled “{title}”. Everyone is told.").format(title=html.escape(title))

@@ -7,8 +7,10 @@ import html
 from telegram import ChatMemberUpdated, Update
 from telegram.constants import ChatMemberStatus
 
-from bot import meetings
 from bot.config import SUPPORTED_LANGUAGES
+from bot.delivery import planning
+from bot.domain import chats, deep_links, links, people
+from bot.domain.people import user_zone
 from bot.handlers.arguments import role_choices
 from bot.handlers.common import (
     BotContext,
@@ -20,7 +22,6 @@ from bot.handlers.common import (
     reply,
 )
 from bot.i18n import _, normalize_language, set_language
-from bot.meetings import user_zone
 from bot.render import render_link_reply, render_meeting_card
 from storage.db import session_scope
 from storage.models import User
@@ -68,10 +69,10 @@ async def start(update: Update, context: BotContext) -> None:
     payload = command_args(update)
     with session_scope(services.engine) as session:
         user = remember(session, tg_user, started=True)
-        claimed = meetings.claim_pending_invites(session, user=user, now=now)
+        claimed = people.claim_pending_invites(session, user=user, now=now)
         for meeting in claimed:
-            meetings.plan_deliveries(session, meeting=meeting, now=now, user_ids=[user.id])
-        meetings.requeue_unreachable(session, user_id=user.id, now=now)
+            planning.plan_deliveries(session, meeting=meeting, now=now, user_ids=[user.id])
+        planning.requeue_unreachable(session, user_id=user.id, now=now)
         zone = user_zone(user, services.rules)
         claimed_cards = [render_meeting_card(meeting, session, zone, now) for meeting in claimed]
     services.wake_delivery()
@@ -90,10 +91,10 @@ async def _follow_deep_link(update: Update, context: BotContext, payload: str) -
     assert tg_user is not None
     now = services.clock()
     with session_scope(services.engine) as session:
-        meeting, joined = meetings.accept_deep_link(
+        meeting, joined = deep_links.accept_deep_link(
             session, payload=payload, user_id=tg_user.id, now=now
         )
-        request = meetings.request_link(
+        request = links.request_link(
             session,
             signer=services.signer,
             meeting=meeting,
@@ -106,7 +107,7 @@ async def _follow_deep_link(update: Update, context: BotContext, payload: str) -
         card = render_meeting_card(meeting, session, zone, now)
         if request.link is not None:
             # The link goes out here and now; the reminder row is done.
-            meetings.mark_link_handed_over(session, meeting=meeting, user_id=tg_user.id, now=now)
+            planning.mark_link_handed_over(session, meeting=meeting, user_id=tg_user.id, now=now)
     text = (_("You joined:") + "\n" + card) if joined else card
     await reply(update, text + "\n\n" + render_link_reply(request, zone))
     services.wake_delivery()
@@ -139,7 +140,7 @@ async def timezone(update: Update, context: BotContext) -> None:
         )
         return
     with session_scope(services.engine) as session:
-        zone = meetings.set_timezone(session, user_id=tg_user.id, query=query)
+        zone = people.set_timezone(session, user_id=tg_user.id, query=query)
     await reply(update, _("Time zone set to {zone}.").format(zone=zone))
 
 
@@ -163,14 +164,14 @@ async def language(update: Update, context: BotContext) -> None:
         return
     if is_private(update):
         with session_scope(services.engine) as session:
-            meetings.set_user_language(session, user_id=tg_user.id, language=choice)
+            people.set_user_language(session, user_id=tg_user.id, language=choice)
     else:
         member = await context.bot.get_chat_member(chat.id, tg_user.id)
         if member.status not in {ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER}:
             await refuse(update, _("Only this group's administrators can change its language."))
             return
         with session_scope(services.engine) as session:
-            meetings.set_chat_language(session, chat_id=chat.id, title=chat.title, language=choice)
+            chats.set_chat_language(session, chat_id=chat.id, title=chat.title, language=choice)
     set_language(choice)
     await reply(update, _("From now on I write in English."))
 
@@ -189,7 +190,7 @@ async def email(update: Update, context: BotContext) -> None:
         )
         return
     with session_scope(services.engine) as session:
-        value = meetings.set_email(session, user_id=tg_user.id, text=text)
+        value = people.set_email(session, user_id=tg_user.id, text=text)
     if value is None:
         await reply(update, _("E-mail removed; your links no longer carry one."))
     else:
@@ -211,11 +212,11 @@ async def membership_changed(update: Update, context: BotContext) -> None:
     now = services.clock()
     with session_scope(services.engine) as session:
         remember(session, change.from_user)
-        meetings.set_reachable(
+        people.set_reachable(
             session, user_id=change.from_user.id, reachable=not blocked, blocked=blocked
         )
         if not blocked:
-            meetings.requeue_unreachable(session, user_id=change.from_user.id, now=now)
+            planning.requeue_unreachable(session, user_id=change.from_user.id, now=now)
     if not blocked:
         services.wake_delivery()
 
@@ -226,6 +227,6 @@ async def group_migrated(update: Update, context: BotContext) -> None:
     if message is None or message.migrate_to_chat_id is None or message.chat is None:
         return
     with session_scope(context.services.engine) as session:
-        meetings.move_chat(
+        chats.move_chat(
             session, old_chat_id=message.chat.id, new_chat_id=message.migrate_to_chat_id
         )

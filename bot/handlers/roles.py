@@ -7,7 +7,9 @@ import html
 
 from telegram import MessageEntity, Update
 
-from bot import meetings
+from bot.delivery import planning
+from bot.domain import access, admins, audit, lookup, people, roles, values
+from bot.domain.people import user_zone
 from bot.errors import InvalidInput
 from bot.handlers.arguments import one_person, person_named, role_choices, role_words
 from bot.handlers.common import (
@@ -21,7 +23,6 @@ from bot.handlers.common import (
 )
 from bot.i18n import _, format_when, ngettext
 from bot.jitsi import Role
-from bot.meetings import user_zone
 from bot.render import role_name
 from storage.db import session_scope
 from storage.models import DeliveryStatus, User
@@ -103,8 +104,8 @@ async def _change_role(update: Update, context: BotContext, role: Role | None) -
     actor = await actor_for_meeting(update, context, code)
     services = context.services
     with session_scope(services.engine) as session:
-        meeting = meetings.find_meeting(session, code)
-        changed = meetings.set_role(
+        meeting = lookup.find_meeting(session, code)
+        changed = roles.set_role(
             session,
             meeting=meeting,
             actor=actor,
@@ -113,7 +114,7 @@ async def _change_role(update: Update, context: BotContext, role: Role | None) -
             now=services.clock(),
         )
         user = session.get(User, target)
-        name = meetings.display(user) if user else str(target)
+        name = people.display(user) if user else str(target)
     services.wake_delivery()
     if not changed:
         await reply(
@@ -160,16 +161,16 @@ async def participants(update: Update, context: BotContext) -> None:
     services = context.services
     now = services.clock()
     with session_scope(services.engine) as session:
-        meeting = meetings.find_meeting(session, words[0])
-        if meetings.participant_role(session, meeting, actor.user_id) is None:
-            meetings.require_manager(session, meeting, actor)
-        statuses = meetings.link_statuses(session, meeting=meeting, now=now)
+        meeting = lookup.find_meeting(session, words[0])
+        if access.participant_role(session, meeting, actor.user_id) is None:
+            access.require_manager(session, meeting, actor)
+        statuses = planning.link_statuses(session, meeting=meeting, now=now)
         lines = [
             _("Participants of “{title}” ({code}):").format(
                 title=html.escape(meeting.title), code=meeting.code
             )
         ]
-        for row, user in meetings.participants(session, meeting):
+        for row, user in lookup.participants(session, meeting):
             if user is None:
                 lines.append(
                     f"• @{html.escape(row.pending_username or '')} — "
@@ -182,7 +183,7 @@ async def participants(update: Update, context: BotContext) -> None:
                 _("link sent") if status is DeliveryStatus.SENT else _("link not sent yet")
             )
             lines.append(
-                f"• {html.escape(meetings.display(user))} — {role_name(Role(row.role))}, "
+                f"• {html.escape(people.display(user))} — {role_name(Role(row.role))}, "
                 f"{reach}, {link_state}"
             )
     await reply(update, "\n".join(lines))
@@ -199,13 +200,13 @@ async def features(update: Update, context: BotContext) -> None:
     code = words[0]
     settings_words = [word for word in words[1:] if "=" in word]
     others = [word for word in words[1:] if "=" not in word]
-    changes = meetings.parse_feature_changes(settings_words)
+    changes = roles.parse_feature_changes(settings_words)
     target = _resolve_target(update, context, others, usage)
     actor = await actor_for_meeting(update, context, code)
     services = context.services
     with session_scope(services.engine) as session:
-        meeting = meetings.find_meeting(session, code)
-        resent = meetings.set_features(
+        meeting = lookup.find_meeting(session, code)
+        resent = roles.set_features(
             session,
             meeting=meeting,
             actor=actor,
@@ -214,7 +215,7 @@ async def features(update: Update, context: BotContext) -> None:
             now=services.clock(),
         )
         who = (
-            meetings.display(session.get(User, target) or User(id=0, display_name=str(target)))
+            people.display(session.get(User, target) or User(id=0, display_name=str(target)))
             if target is not None
             else _("everyone")
         )
@@ -244,8 +245,8 @@ async def history(update: Update, context: BotContext) -> None:
     actor = await actor_for_meeting(update, context, words[0])
     services = context.services
     with session_scope(services.engine) as session:
-        meeting = meetings.find_meeting(session, words[0])
-        events = meetings.history(session, meeting=meeting, actor=actor)
+        meeting = lookup.find_meeting(session, words[0])
+        events = audit.history(session, meeting=meeting, actor=actor)
         zone = user_zone(session.get(User, actor.user_id), services.rules)
         lines = [_("Latest changes to {code}:").format(code=meeting.code)]
         for event in events:
@@ -255,9 +256,9 @@ async def history(update: Update, context: BotContext) -> None:
                 "• "
                 + html.escape(
                     f"{format_when(event.at, zone, with_zone=False)}: "
-                    f"{meetings.display(actor_user) if actor_user else event.actor_id} "
+                    f"{people.display(actor_user) if actor_user else event.actor_id} "
                     f"{event.action}"
-                    + (f" {meetings.display(target)}" if target else "")
+                    + (f" {people.display(target)}" if target else "")
                     + (f" {event.detail}" if event.detail else "")
                 )
             )
@@ -274,8 +275,8 @@ async def rotate(update: Update, context: BotContext) -> None:
     actor = await actor_for_meeting(update, context, words[0])
     services = context.services
     with session_scope(services.engine) as session:
-        meeting = meetings.find_meeting(session, words[0])
-        resent = meetings.rotate_room(session, meeting=meeting, actor=actor, now=services.clock())
+        meeting = lookup.find_meeting(session, words[0])
+        resent = roles.rotate_room(session, meeting=meeting, actor=actor, now=services.clock())
     services.wake_delivery()
     await reply(
         update,
@@ -292,21 +293,21 @@ async def admin(update: Update, context: BotContext) -> None:
     services = context.services
     tg_user = update.effective_user
     assert tg_user is not None
-    actor = meetings.Actor(
+    actor = values.Actor(
         user_id=tg_user.id,
         is_bot_admin=tg_user.id in services.rules.admin_ids,
     )
     action = words[0].lower() if words else ""
     with session_scope(services.engine) as session:
-        allowed = meetings.is_bot_admin(session, tg_user.id, services.rules)
-        admins = meetings.list_admins(session, rules=services.rules)
+        allowed = access.is_bot_admin(session, tg_user.id, services.rules)
+        admin_list = admins.list_admins(session, rules=services.rules)
     if not allowed:
         await refuse(update, _("Only the bot's admins can change admins."))
         return
     if action == "list":
         lines = [_("Bot admins:")]
-        for admin_id, user, from_settings in admins:
-            name = meetings.display(user) if user else str(admin_id)
+        for admin_id, user, from_settings in admin_list:
+            name = people.display(user) if user else str(admin_id)
             origin = _("from ADMIN_IDS") if from_settings else _("added by command")
             lines.append(f"• {html.escape(name)} ({origin})")
         await reply(update, "\n".join(lines))
@@ -320,7 +321,7 @@ async def admin(update: Update, context: BotContext) -> None:
         await refuse(update, usage)
         return
     with session_scope(services.engine) as session:
-        meetings.set_admin(
+        admins.set_admin(
             session,
             actor=actor,
             rules=services.rules,
@@ -329,7 +330,7 @@ async def admin(update: Update, context: BotContext) -> None:
             now=services.clock(),
         )
         user = session.get(User, target)
-        name = meetings.display(user) if user else str(target)
+        name = people.display(user) if user else str(target)
     text = (
         _("{name} is now a bot admin.")
         if action == "add"

@@ -10,7 +10,10 @@ from typing import Any
 
 from telegram import Update
 
-from bot import meetings, timeparse
+from bot import timeparse
+from bot.domain import access, deep_links, lookup, scheduling
+from bot.domain.people import user_zone
+from bot.domain.scheduling import Draft
 from bot.handlers.arguments import required
 from bot.handlers.common import (
     BotContext,
@@ -24,7 +27,6 @@ from bot.handlers.common import (
     reply,
 )
 from bot.i18n import _, current_language, format_span
-from bot.meetings import Draft, user_zone
 from bot.messaging import Button, start_link
 from bot.render import calendar_buttons, render_meeting_card
 from storage.db import session_scope
@@ -125,7 +127,7 @@ async def schedule(update: Update, context: BotContext) -> None:
     when = required(parts[1], _("The date and time are missing."), usage)
     duration = required(parts[2], _("The duration is missing."), usage) if len(parts) > 2 else None
     zone, languages = _reader(context, tg_user.id)
-    draft = meetings.make_draft(
+    draft = scheduling.make_draft(
         title=parts[0],
         when=when,
         duration=duration,
@@ -175,7 +177,7 @@ async def dialog_answer(update: Update, context: BotContext) -> None:
     zone, languages = _reader(context, tg_user.id)
     now = context.services.clock()
     if dialog.step == "title":
-        dialog.title = meetings.check_title(text)
+        dialog.title = scheduling.check_title(text)
         dialog.step = "when"
         await _ask(
             update,
@@ -183,7 +185,7 @@ async def dialog_answer(update: Update, context: BotContext) -> None:
         )
         return
     if dialog.step == "when":
-        meetings.parse_start(text, zone=zone, languages=languages, now=now)
+        scheduling.parse_start(text, zone=zone, languages=languages, now=now)
         dialog.when = text
         dialog.step = "duration"
         await reply(
@@ -204,7 +206,7 @@ async def _finish_dialog(
     tg_user = update.effective_user
     assert tg_user is not None
     zone, languages = _reader(context, tg_user.id)
-    draft = meetings.make_draft(
+    draft = scheduling.make_draft(
         title=dialog.title,
         when=dialog.when,
         duration=duration,
@@ -306,7 +308,7 @@ async def _confirm_schedule(update: Update, context: BotContext, pending: Pendin
     now = services.clock()
     in_group = pending.chat_id < 0
     with session_scope(services.engine) as session:
-        meeting = meetings.create_meeting(
+        meeting = scheduling.create_meeting(
             session,
             draft=pending.draft,
             organizer_id=tg_user.id,
@@ -314,8 +316,8 @@ async def _confirm_schedule(update: Update, context: BotContext, pending: Pendin
             rules=services.rules,
             now=now,
         )
-        join_payload = meetings.deep_link(session, meeting=meeting, kind="join", now=now)
-        link_payload = meetings.deep_link(session, meeting=meeting, kind="link", now=now)
+        join_payload = deep_links.deep_link(session, meeting=meeting, kind="join", now=now)
+        link_payload = deep_links.deep_link(session, meeting=meeting, kind="link", now=now)
         card = render_meeting_card(meeting, session, pending.draft.zone, now)
         code = meeting.code
     services.wake_delivery()
@@ -375,9 +377,9 @@ async def reschedule(update: Update, context: BotContext) -> None:
     now = services.clock()
     actor = await actor_for_meeting(update, context, code)
     with session_scope(services.engine) as session:
-        meeting = meetings.meeting_to_change(session, code=code, actor=actor, now=now)
+        meeting = access.meeting_to_change(session, code=code, actor=actor, now=now)
     zone, languages = _reader(context, tg_user.id)
-    draft = meetings.make_draft(
+    draft = scheduling.make_draft(
         title=meeting.title,
         when=when,
         duration=duration or None,
@@ -398,12 +400,12 @@ async def _confirm_reschedule(update: Update, context: BotContext, pending: Pend
     services = context.services
     now = services.clock()
     with session_scope(services.engine) as session:
-        meeting = meetings.find_meeting(session, pending.reschedule_code)
+        meeting = lookup.find_meeting(session, pending.reschedule_code)
     # Rights are checked again at Confirm: they may have changed since the preview.
     actor = await actor_for(update, context, meeting.chat_id)
     with session_scope(services.engine) as session:
-        meeting = meetings.find_meeting(session, pending.reschedule_code)
-        meetings.reschedule(session, meeting=meeting, actor=actor, draft=pending.draft, now=now)
+        meeting = lookup.find_meeting(session, pending.reschedule_code)
+        scheduling.reschedule(session, meeting=meeting, actor=actor, draft=pending.draft, now=now)
         card = render_meeting_card(meeting, session, pending.draft.zone, now)
     services.wake_delivery()
     await query.answer(_("Saved."))

@@ -11,7 +11,9 @@ from typing import Any
 
 from telegram import Update
 
-from bot import meetings
+from bot.domain import access, lookup, scheduling, series
+from bot.domain.people import user_zone
+from bot.domain.values import Actor
 from bot.errors import InvalidInput, NotAllowed
 from bot.handlers.arguments import required
 from bot.handlers.common import (
@@ -25,7 +27,6 @@ from bot.handlers.common import (
 )
 from bot.handlers.messenger import TelegramMessenger
 from bot.i18n import _, current_language, format_when
-from bot.meetings import Actor, user_zone
 from bot.messaging import Button, SendError, start_link
 from bot.render import ics_for
 from bot.services import Services
@@ -42,10 +43,10 @@ async def ics_button(update: Update, context: BotContext) -> None:
     services = context.services
     code = query.data.removeprefix("ic:")
     with session_scope(services.engine) as session:
-        meeting = meetings.find_meeting(session, code)
-        allowed = meetings.participant_role(
+        meeting = lookup.find_meeting(session, code)
+        allowed = access.participant_role(
             session, meeting, tg_user.id
-        ) is not None or meetings.is_bot_admin(session, tg_user.id, services.rules)
+        ) is not None or access.is_bot_admin(session, tg_user.id, services.rules)
         if not allowed:
             raise NotAllowed(not_for_you())
         data = ics_for(
@@ -163,14 +164,14 @@ def _read_sitting_change(
 ) -> tuple[str, str, datetime, datetime | None, str]:
     """The sitting a /skip or /move names and its new start (title, code, sitting, new, zone)."""
     with session_scope(services.engine) as session:
-        meeting = meetings.meeting_to_change(session, code=code, actor=actor, now=now)
+        meeting = access.meeting_to_change(session, code=code, actor=actor, now=now)
         zone = user_zone(session.get(User, user_id), services.rules)
-        original = meetings.pick_sitting(
+        original = series.pick_sitting(
             session, meeting=meeting, date_text=which, zone=zone, now=now
         )
         new_start = None
         if new_text is not None:
-            new_start, rrule = meetings.parse_start(
+            new_start, rrule = scheduling.parse_start(
                 new_text, zone=zone, languages=languages, now=now
             )
             if rrule is not None:
@@ -183,8 +184,8 @@ def _save_sitting_change(
 ) -> str:
     """Skip or move the sitting (in a worker thread, with its own session); returns the title."""
     with session_scope(services.engine) as session:
-        meeting = meetings.find_meeting(session, pending.code)
-        meetings.change_occurrence(
+        meeting = lookup.find_meeting(session, pending.code)
+        series.change_occurrence(
             session,
             meeting=meeting,
             actor=actor,

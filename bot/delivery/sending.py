@@ -30,10 +30,11 @@ from sqlalchemy import and_, case, exists, func, or_, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from bot import meetings
+from bot.delivery import planning
+from bot.domain import deep_links, links, people, sittings
+from bot.domain.values import Occurrence, Rules
 from bot.i18n import _, format_relative, format_span, ngettext, pick_language, use_language
 from bot.jitsi import Role, TokenSigner
-from bot.meetings import Occurrence, Rules
 from bot.messaging import (
     Button,
     Keyboard,
@@ -227,13 +228,13 @@ class DeliveryService:
                 length = meeting.ends_at - meeting.starts_at
                 if planned is not None and _as_utc(planned) + length > now:
                     continue
-                occurrence = meetings.occurrence_after(session, meeting, now)
+                occurrence = sittings.occurrence_after(session, meeting, now)
                 if occurrence is None:
                     continue
                 if meeting.summary_occurrence and meeting.summary_occurrence != occurrence.start:
                     meeting.summary_occurrence = None
                     session.add(meeting)
-                meetings.plan_deliveries(session, meeting=meeting, now=now)
+                planning.plan_deliveries(session, meeting=meeting, now=now)
 
     def _claim_due(self, now: datetime) -> list[int]:
         """Atomically move released rows to `sending`, earliest due first and owners first
@@ -331,7 +332,7 @@ class DeliveryService:
         except Unreachable as error:
             values.update(status=DeliveryStatus.UNREACHABLE, error=str(error)[:200])
             with session_scope(self._engine) as session:
-                meetings.set_reachable(
+                people.set_reachable(
                     session, user_id=link.user_id, reachable=False, blocked=error.blocked
                 )
             report.unreachable += 1
@@ -388,7 +389,7 @@ class DeliveryService:
                 row.error = (row.error or "") + " (meeting ended before the link could go out)"
                 session.add(row)
                 continue
-            link = meetings.personal_link(
+            link = links.personal_link(
                 signer=self._signer,
                 meeting=meeting,
                 participant=participant,
@@ -404,7 +405,7 @@ class DeliveryService:
                     occurrence=occurrence,
                     role=Role(participant.role),
                     link=link,
-                    zone=meetings.user_zone(user, self._rules),
+                    zone=people.user_zone(user, self._rules),
                     reason=row.reason,
                     now=now,
                 )
@@ -504,7 +505,7 @@ class DeliveryService:
             language = pick_language(user.language, user.telegram_language, self._default_language)
             role = Role(participant.role) if participant is not None else None
             with use_language(language):
-                zone = meetings.user_zone(user, self._rules)
+                zone = people.user_zone(user, self._rules)
                 text = render_notice(notice, meeting, session, zone, now, role)
                 keyboard = notice_keyboard(notice.kind, meeting, self._messenger.bot_username)
             outgoing.append(OutgoingNotice(notice.id, user.id, text, keyboard))
@@ -614,7 +615,7 @@ class DeliveryService:
         assert row.id is not None
         length = meeting.ends_at - meeting.starts_at
         occurrence = Occurrence(row.occurrence_start, row.occurrence_start + length)
-        current = meetings.occurrence_after(session, meeting, now)
+        current = sittings.occurrence_after(session, meeting, now)
         if occurrence.end <= now:
             row.status, row.error = DeliveryStatus.FAILED.value, "the meeting ended first"
             return None
@@ -625,7 +626,7 @@ class DeliveryService:
         tally = delivery_tally(session, meeting, occurrence)
         link = start_link(
             self._messenger.bot_username,
-            meetings.deep_link(session, meeting=meeting, kind="link", now=now),
+            deep_links.deep_link(session, meeting=meeting, kind="link", now=now),
         )
         if row.kind == LinkSummaryKind.ORGANIZER.value:
             organizer = session.get(User, meeting.organizer_id)
@@ -744,7 +745,7 @@ def delivery_tally(session: Session, meeting: Meeting, occurrence: Occurrence) -
     ).all()
     sent = sum(1 for row, _user in rows if row.status is DeliveryStatus.SENT)
     names = [
-        meetings.display(user)
+        people.display(user)
         for row, user in rows
         if row.status in {DeliveryStatus.UNREACHABLE, DeliveryStatus.FAILED}
     ]

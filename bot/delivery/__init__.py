@@ -1,0 +1,1 @@
+"""Personal links and notices: planned as rows, claimed, sent, never lost."""

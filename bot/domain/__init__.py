@@ -1,0 +1,1 @@
+"""The meeting domain: plain values and a session in, plain results out; no Telegram."""

@@ -1,0 +1,38 @@
+"""Plain values the domain passes around: the rules it runs by, who acts, one sitting."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+Clock = Callable[[], datetime]
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The settings the domain needs, as plain values."""
+
+    remind_before: timedelta
+    join_early: timedelta
+    token_grace: timedelta
+    default_zone: str
+    admin_ids: frozenset[int] = frozenset()
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting, with the rights the caller has already looked up."""
+
+    user_id: int
+    is_bot_admin: bool = False
+    # Telegram administrator of this group chat (checked with getChatMember just now).
+    admin_of_chat: int | None = None
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    """One sitting of a meeting: when it starts and ends."""
+
+    start: datetime
+    end: datetime
