@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import html
 import logging
+import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,7 +25,7 @@ from telegram.ext import (
 
 from bot.clock import system_clock
 from bot.config import SUPPORTED_LANGUAGES, Settings, token_signer
-from bot.delivery.sending import DeliveryService
+from bot.delivery.sending import OUTBOX_TABLES, DeliveryService
 from bot.domain.values import Rules
 from bot.handlers import participation, people, ratelimit, roles, scheduling, series
 from bot.handlers.common import BotContext, guarded, in_reader_language, is_private, reply
@@ -31,7 +33,7 @@ from bot.handlers.messenger import TelegramMessenger
 from bot.handlers.ratelimit import PacedRateLimiter
 from bot.i18n import _, use_language
 from bot.services import Services
-from storage.db import make_engine, upgrade_database
+from storage.db import call_after_commit, make_engine, upgrade_database
 
 log = logging.getLogger(__name__)
 
@@ -239,10 +241,21 @@ async def _on_start(application: Application[Any, Any, Any, Any, Any, Any]) -> N
     job_queue.run_once(_sweep, when=0, name=WAKE_JOB)
     job_queue.run_repeating(_sweep, interval=interval, first=interval, name=SWEEP_JOB)
 
-    def wake() -> None:
+    loop = asyncio.get_running_loop()
+    loop_thread = threading.get_ident()
+
+    def sweep_now() -> None:
         job_queue.run_once(_sweep, when=0, name=WAKE_JOB)
 
-    services.wake_delivery = wake
+    def wake() -> None:
+        # Commits happen on the event loop and, for slow work, in worker threads.
+        if threading.get_ident() == loop_thread:
+            sweep_now()
+        else:
+            loop.call_soon_threadsafe(sweep_now)
+
+    # Any commit that owes someone a message rings the sender; no handler has to remember.
+    application.bot_data["stop_waking"] = call_after_commit(services.engine, OUTBOX_TABLES, wake)
 
 
 async def _sweep(context: BotContext) -> None:
@@ -265,4 +278,7 @@ async def _sweep(context: BotContext) -> None:
 async def _on_stop(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Close the database (what was not sent yet waits in it for the next start)."""
     services: Services = application.bot_data["services"]
+    stop_waking = application.bot_data.pop("stop_waking", None)
+    if stop_waking is not None:
+        stop_waking()
     services.engine.dispose()

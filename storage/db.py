@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import itertools
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.orm import ORMExecuteState
 from sqlmodel import Session, create_engine
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -53,13 +55,76 @@ def upgrade_database(engine: Engine) -> None:
     command.upgrade(alembic_config(engine), "head")
 
 
+# session.info keys of the after-commit hook.
+_WAKES = "wakes_after_commit"
+
+
 @contextmanager
-def session_scope(engine: Engine) -> Iterator[Session]:
-    """A session that commits on success and rolls back on error."""
+def session_scope(engine: Engine, *, wakes: bool = True) -> Iterator[Session]:
+    """A session that commits on success and rolls back on error.
+
+    wakes=False keeps its commits from calling the hooks of `call_after_commit`: the sender
+    itself writes the rows the hooks watch, and must not wake itself.
+    """
     with Session(engine, expire_on_commit=False) as session:
+        session.info[_WAKES] = wakes
         try:
             yield session
             session.commit()
         except BaseException:
             session.rollback()
             raise
+
+
+def call_after_commit(
+    engine: Engine, tables: Collection[str], callback: Callable[[], None]
+) -> Callable[[], None]:
+    """Call `callback` after every commit on `engine` that wrote to one of `tables`.
+
+    This is the outbox's doorbell: whoever writes a row to send needs no reminder to wake
+    the sender. It sees ORM objects added, changed or deleted, and insert/update/delete
+    statements run through a session. The callback runs in the committing thread. Returns a
+    function that removes the hook.
+    """
+    watched = frozenset(tables)
+    wrote = object()  # this hook's own mark in session.info
+
+    def mark_flush(session: Session, _context: object) -> None:
+        if session.bind is not engine or not session.info.get(_WAKES, True):
+            return
+        for row in itertools.chain(session.new, session.dirty, session.deleted):
+            if getattr(getattr(type(row), "__table__", None), "name", None) in watched:
+                session.info[wrote] = True
+                return
+
+    def mark_statement(state: ORMExecuteState) -> None:
+        session = state.session
+        if session.bind is not engine or not session.info.get(_WAKES, True):
+            return
+        if state.is_insert or state.is_update or state.is_delete:
+            table = getattr(state.statement, "table", None)
+            if getattr(table, "name", None) in watched:
+                session.info[wrote] = True
+
+    def ring(session: Session) -> None:
+        if session.info.pop(wrote, False):
+            callback()
+
+    def forget(session: Session) -> None:
+        session.info.pop(wrote, None)
+
+    hooks: list[tuple[str, Callable[..., None]]] = [
+        ("after_flush", mark_flush),
+        ("do_orm_execute", mark_statement),
+        ("after_commit", ring),
+        ("after_soft_rollback", lambda session, _transaction: forget(session)),
+    ]
+    for name, hook in hooks:
+        event.listen(Session, name, hook)
+
+    def remove() -> None:
+        for name, hook in hooks:
+            if event.contains(Session, name, hook):
+                event.remove(Session, name, hook)
+
+    return remove

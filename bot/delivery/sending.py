@@ -62,6 +62,12 @@ from storage.models import (
 
 log = logging.getLogger(__name__)
 
+# The tables whose rows this module sends: a commit that writes one wakes the sweep.
+OUTBOX_TABLES = frozenset(
+    str(table.__tablename__)
+    for table in (Delivery, Notice, LinkSummary)
+)
+
 # A row left `sending` this long was abandoned by a task that died; send it again.
 STALE_SENDING = timedelta(minutes=5)
 MAX_BACKOFF = timedelta(seconds=60)
@@ -169,7 +175,7 @@ class DeliveryService:
     def recover_after_restart(self) -> int:
         """Put links, summaries and notices a previous process left `sending` back in the
         queue; returns how many links that was."""
-        with session_scope(self._engine) as session:
+        with session_scope(self._engine, wakes=False) as session:
             for table in (Notice, LinkSummary):
                 session.execute(
                     update(table)
@@ -210,7 +216,7 @@ class DeliveryService:
         Single meetings are planned when they change. A series whose planned sitting has not
         ended yet is skipped with one grouped query, so a sweep stays cheap with many series.
         """
-        with session_scope(self._engine) as session:
+        with session_scope(self._engine, wakes=False) as session:
             latest_planned = dict(
                 session.exec(
                     select(Delivery.meeting_id, func.max(Delivery.occurrence_start))
@@ -240,7 +246,7 @@ class DeliveryService:
         """Atomically move released rows to `sending`, earliest due first and owners first
         within a meeting; plans the summaries of sittings whose first links these are.
         Returns the ids this sweep owns."""
-        with session_scope(self._engine) as session:
+        with session_scope(self._engine, wakes=False) as session:
             releases = release_times(self._planned_dues(session, now), self._send_rate)
             if not released_count(releases, now):
                 return []
@@ -295,7 +301,7 @@ class DeliveryService:
 
     async def _send_batch(self, delivery_ids: list[int], report: SweepReport) -> None:
         now = self._clock()
-        with session_scope(self._engine) as session:
+        with session_scope(self._engine, wakes=False) as session:
             outgoing = self._prepare(session, delivery_ids, now)
         # Bounded concurrency: the rate limiter paces the requests, this only caps open ones.
         semaphore = asyncio.Semaphore(self._concurrency)
@@ -331,7 +337,7 @@ class DeliveryService:
             )
         except Unreachable as error:
             values.update(status=DeliveryStatus.UNREACHABLE, error=str(error)[:200])
-            with session_scope(self._engine) as session:
+            with session_scope(self._engine, wakes=False) as session:
                 people.set_reachable(
                     session, user_id=link.user_id, reachable=False, blocked=error.blocked
                 )
@@ -354,7 +360,7 @@ class DeliveryService:
     def _record(self, outcomes: list[dict[str, Any]]) -> None:
         """Write the outcomes of sent links in one transaction (an UPDATE per row, by id)."""
         if outcomes:
-            with session_scope(self._engine) as session:
+            with session_scope(self._engine, wakes=False) as session:
                 session.execute(update(Delivery), outcomes)
 
     def _prepare(
@@ -466,7 +472,7 @@ class DeliveryService:
                 await self._send_notice(notice, report)
 
         while True:
-            with session_scope(self._engine) as session:
+            with session_scope(self._engine, wakes=False) as session:
                 outgoing = self._claim_notices(session, self._clock())
             if not outgoing:
                 return
@@ -527,7 +533,7 @@ class DeliveryService:
             due_at += timedelta(seconds=2)
         if status is DeliveryStatus.SENT:
             report.notices += 1
-        with session_scope(self._engine) as session:
+        with session_scope(self._engine, wakes=False) as session:
             session.execute(
                 update(Notice)
                 .where(col(Notice.id) == notice.notice_id)
@@ -539,7 +545,7 @@ class DeliveryService:
     async def refresh_summary(self, meeting_id: int) -> None:
         """Bring the group note up to date after a link went out outside a sweep."""
         now = self._clock()
-        with session_scope(self._engine) as session:
+        with session_scope(self._engine, wakes=False) as session:
             latest = session.exec(
                 select(LinkSummary.occurrence_start)
                 .where(
@@ -561,11 +567,11 @@ class DeliveryService:
         """Send the summaries and group notes owed: sittings whose links are all out, notes to
         bring up to date, retries."""
         if report.sittings:
-            with session_scope(self._engine) as session:
+            with session_scope(self._engine, wakes=False) as session:
                 _rearm_group_notes(session, report.sittings, self._clock())
             report.sittings.clear()
         while True:
-            with session_scope(self._engine) as session:
+            with session_scope(self._engine, wakes=False) as session:
                 outgoing = self._claim_summaries(session, self._clock())
             if not outgoing:
                 return
@@ -715,7 +721,7 @@ class DeliveryService:
                 (col(LinkSummary.revision) == summary.revision, DeliveryStatus.SENT.value),
                 else_=DeliveryStatus.PENDING.value,
             )
-        with session_scope(self._engine) as session:
+        with session_scope(self._engine, wakes=False) as session:
             session.execute(
                 update(LinkSummary)
                 .where(col(LinkSummary.id) == summary.summary_id)

@@ -171,7 +171,6 @@ async def _invite_into(
             ),
         )
         return
-    services.wake_delivery()
     # The invitations themselves were queued with the invite and go out with the next sweep.
     await reply(update, _render_invite_result(result, meeting.code, join_link))
 
@@ -252,7 +251,6 @@ async def join_button(update: Update, context: BotContext) -> None:
         # Bots can't write first: the button opens the bot, and /start finishes the join.
         await query.answer(url=start_link(context.bot.username, payload))
         return
-    services.wake_delivery()
     if joined:
         await query.answer(_("You joined. Your personal link comes privately before the start."))
     else:
@@ -507,4 +505,3 @@ async def _cancel(update: Update, context: BotContext, code: str) -> None:
     await reply(
         update, _("Cancelled “{title}”. Everyone is told.").format(title=html.escape(title))
     )
-    services.wake_delivery()  # the cancellation notices were queued with it

@@ -75,7 +75,6 @@ async def start(update: Update, context: BotContext) -> None:
         planning.requeue_unreachable(session, user_id=user.id, now=now)
         zone = user_zone(user, services.rules)
         claimed_cards = [render_meeting_card(meeting, session, zone, now) for meeting in claimed]
-    services.wake_delivery()
     if payload:
         await _follow_deep_link(update, context, payload)
         return
@@ -110,7 +109,6 @@ async def _follow_deep_link(update: Update, context: BotContext, payload: str) -
             planning.mark_link_handed_over(session, meeting=meeting, user_id=tg_user.id, now=now)
     text = (_("You joined:") + "\n" + card) if joined else card
     await reply(update, text + "\n\n" + render_link_reply(request, zone))
-    services.wake_delivery()
     if request.link is not None and services.delivery is not None and meeting.id is not None:
         await services.delivery.refresh_summary(meeting.id)
 
@@ -217,8 +215,6 @@ async def membership_changed(update: Update, context: BotContext) -> None:
         )
         if not blocked:
             planning.requeue_unreachable(session, user_id=change.from_user.id, now=now)
-    if not blocked:
-        services.wake_delivery()
 
 
 async def group_migrated(update: Update, context: BotContext) -> None:

@@ -115,7 +115,6 @@ async def _change_role(update: Update, context: BotContext, role: Role | None) -
         )
         user = session.get(User, target)
         name = people.display(user) if user else str(target)
-    services.wake_delivery()
     if not changed:
         await reply(
             update,
@@ -219,7 +218,6 @@ async def features(update: Update, context: BotContext) -> None:
             if target is not None
             else _("everyone")
         )
-    services.wake_delivery()
     summary = ", ".join(f"{name}={'on' if value else 'off'}" for name, value in changes.items())
     text = _("Features for {who} in {code}: {changes}.").format(
         who=html.escape(who), code=meeting.code, changes=summary
@@ -277,7 +275,6 @@ async def rotate(update: Update, context: BotContext) -> None:
     with session_scope(services.engine) as session:
         meeting = lookup.find_meeting(session, words[0])
         resent = roles.rotate_room(session, meeting=meeting, actor=actor, now=services.clock())
-    services.wake_delivery()
     await reply(
         update,
         _(

@@ -320,7 +320,6 @@ async def _confirm_schedule(update: Update, context: BotContext, pending: Pendin
         link_payload = deep_links.deep_link(session, meeting=meeting, kind="link", now=now)
         card = render_meeting_card(meeting, session, pending.draft.zone, now)
         code = meeting.code
-    services.wake_delivery()
     await query.answer(_("Saved."))
     bot_name = context.bot.username
     if in_group:
@@ -407,6 +406,5 @@ async def _confirm_reschedule(update: Update, context: BotContext, pending: Pend
         meeting = lookup.find_meeting(session, pending.reschedule_code)
         scheduling.reschedule(session, meeting=meeting, actor=actor, draft=pending.draft, now=now)
         card = render_meeting_card(meeting, session, pending.draft.zone, now)
-    services.wake_delivery()
     await query.answer(_("Saved."))
     await query.edit_message_text(_("Moved:") + "\n" + card, parse_mode="HTML")

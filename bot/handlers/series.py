@@ -224,7 +224,6 @@ async def sitting_change_button(update: Update, context: BotContext) -> None:
     now = services.clock()
     actor = await actor_for_meeting(update, context, pending.code)
     title = await asyncio.to_thread(_save_sitting_change, services, pending, actor, now)
-    services.wake_delivery()
     await query.answer(_("Saved."))
     await query.edit_message_text(
         f"<b>{html.escape(title)}</b>\n"

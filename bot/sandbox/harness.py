@@ -126,7 +126,7 @@ class BotHarness:
         database: Path,
         settings_factory: Any,
         *,
-        sweep_interval: float = 0.2,
+        sweep_interval: float = 3600.0,
         rate_limit_scale: float | None = None,
         **overrides: Any,
     ) -> None:
