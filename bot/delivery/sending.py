@@ -19,9 +19,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import html
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -31,9 +30,17 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot.delivery import planning
+from bot.delivery.pacing import (
+    BATCH_WINDOW,
+    DEFAULT_SEND_RATE,
+    LOOK_AHEAD,
+    release_times,
+    released_count,
+)
+from bot.delivery.texts import Tally, render_group_note, render_link_message, render_summary
 from bot.domain import deep_links, links, people, sittings
 from bot.domain.values import Occurrence, Rules
-from bot.i18n import _, format_relative, format_span, ngettext, pick_language, use_language
+from bot.i18n import _, pick_language, use_language
 from bot.jitsi import Role, TokenSigner
 from bot.messaging import (
     Button,
@@ -63,27 +70,13 @@ from storage.models import (
 log = logging.getLogger(__name__)
 
 # The tables whose rows this module sends: a commit that writes one wakes the sweep.
-OUTBOX_TABLES = frozenset(
-    str(table.__tablename__)
-    for table in (Delivery, Notice, LinkSummary)
-)
+OUTBOX_TABLES = frozenset(str(table.__tablename__) for table in (Delivery, Notice, LinkSummary))
 
 # A row left `sending` this long was abandoned by a task that died; send it again.
 STALE_SENDING = timedelta(minutes=5)
 MAX_BACKOFF = timedelta(seconds=60)
 BATCH_SIZE = 200
 OUTCOMES_PER_WRITE = 25
-# What the sender sustains when nobody says: 95 % of Telegram's 30 messages a second.
-DEFAULT_SEND_RATE = 0.95 * 30
-# How far ahead the sweep plans: a fan-out of up to an hour's worth of links starts in time.
-LOOK_AHEAD = timedelta(hours=1)
-# A link is released this share of its queueing lead, plus a little, before its latest start:
-# other traffic (notices, replies, retries) shares the rate.
-LEAD_SLACK = 0.1
-RELEASE_SLACK = timedelta(seconds=2)
-# Once one link is released, those released within the next few seconds join its batch: one
-# claim (and one sweep) per link would cost more than the sending.
-BATCH_WINDOW = timedelta(seconds=5)
 
 
 @dataclass(frozen=True)
@@ -729,15 +722,6 @@ class DeliveryService:
             )
 
 
-@dataclass(frozen=True)
-class Tally:
-    """How the links of one sitting are doing."""
-
-    sent: int
-    total: int
-    unreachable_names: list[str]
-
-
 def delivery_tally(session: Session, meeting: Meeting, occurrence: Occurrence) -> Tally:
     """Count sent and unreachable links of one sitting (pending invites included)."""
     rows = session.exec(
@@ -872,37 +856,6 @@ def _fingerprint(chat_id: int, text: str, keyboard: Keyboard) -> str:
     return digest.hexdigest()[:32]
 
 
-# --- planning ahead ------------------------------------------------------------------------
-
-
-def release_times(dues: Sequence[datetime], rate: float) -> list[datetime]:
-    """When to release each pending link (due times, earliest first) so that, sent one after
-    another at `rate` a second, every one goes out by its due time.
-
-    Walking back from the last deadline, each link's latest start is its due time or one
-    send before the next link's latest start, whichever is earlier; it is released a share of
-    that lead, plus a little, before it. A link with nothing queued behind it is released
-    just before its due time.
-    """
-    gap = timedelta(seconds=1 / rate)
-    releases: list[datetime] = [dues[0]] * len(dues) if dues else []
-    latest_start: datetime | None = None
-    for index in range(len(dues) - 1, -1, -1):
-        due = dues[index]
-        latest_start = due if latest_start is None else min(due, latest_start - gap)
-        releases[index] = latest_start - (due - latest_start) * LEAD_SLACK - RELEASE_SLACK
-    return releases
-
-
-def released_count(releases: Sequence[datetime], now: datetime) -> int:
-    """How many links (earliest due first) go now: every one up to the last that is released,
-    since an earlier deadline never waits behind a later one."""
-    for index in range(len(releases) - 1, -1, -1):
-        if releases[index] <= now:
-            return index + 1
-    return 0
-
-
 def _is_participant_of(table: type[Delivery] | type[Notice]) -> Any:
     """The join condition from a delivery or notice row to its person's participation."""
     return and_(
@@ -924,79 +877,3 @@ def _as_utc(moment: datetime) -> datetime:
     if isinstance(moment, str):
         moment = datetime.fromisoformat(moment)
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-# --- texts ---------------------------------------------------------------------------------
-
-
-def render_link_message(
-    *,
-    meeting: Meeting,
-    occurrence: Occurrence,
-    role: Role,
-    link: str,
-    zone: str,
-    reason: str,
-    now: datetime,
-) -> str:
-    """The private message that carries a personal link."""
-    title = html.escape(meeting.title)
-    when = format_span(occurrence.start, occurrence.end, zone)
-    role_text = _("owner (moderator)") if role is Role.OWNER else _("member")
-    if reason == "updated":
-        head = _("Your rights in “{title}” changed. Here is a fresh link.").format(title=title)
-        tail = _("Your previous link keeps working until it expires: a token cannot be revoked.")
-    elif reason == "rotated":
-        head = _("“{title}” moved to a new room. Old links now lead to an empty room.").format(
-            title=title
-        )
-        tail = ""
-    elif occurrence.start <= now:
-        head = _("“{title}” started {ago} ago.").format(
-            title=title, ago=format_relative(now - occurrence.start)
-        )
-        tail = ""
-    else:
-        head = _("“{title}” starts in {left}.").format(
-            title=title, left=format_relative(occurrence.start - now)
-        )
-        tail = ""
-    lines = [
-        f"🔔 <b>{head}</b>",
-        f"🕒 {html.escape(when)}",
-        _("Your role: {role}").format(role=role_text),
-        _("Meeting code: {code}").format(code=meeting.code),
-        "",
-        _("Your personal link (only for you, don't forward it):"),
-        html.escape(link),
-    ]
-    if tail:
-        lines += ["", tail]
-    return "\n".join(lines)
-
-
-def render_summary(*, title: str, code: str, tally: Tally, link: str) -> str:
-    """The organizer's one message once the links of a sitting went out."""
-    text = _("“{title}” ({code}): {sent} of {total} have their links.").format(
-        title=html.escape(title), code=code, sent=tally.sent, total=tally.total
-    )
-    if tally.unreachable_names:
-        names = ", ".join(html.escape(name) for name in tally.unreachable_names)
-        text += "\n" + ngettext(
-            "{count} person can't be reached yet: {names}. They need to start me; "
-            "forward them this link: {link}",
-            "{count} people can't be reached yet: {names}. They need to start me; "
-            "forward them this link: {link}",
-            len(tally.unreachable_names),
-        ).format(count=len(tally.unreachable_names), names=names, link=link)
-    return text
-
-
-def render_group_note(*, title: str, code: str, tally: Tally) -> str:
-    """The one group message about a sitting's links (edited, never re-posted)."""
-    text = _(
-        "🔔 “{title}” ({code}): personal links went out in private messages ({sent} of {total})."
-    ).format(title=html.escape(title), code=code, sent=tally.sent, total=tally.total)
-    if tally.unreachable_names:
-        text += "\n" + _("No link yet? Tap “Get my link” and start the bot.")
-    return text

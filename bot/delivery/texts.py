@@ -1,0 +1,95 @@
+"""The texts the sender writes: the personal link message, the organizer's summary, the group
+note."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.domain.values import Occurrence
+from bot.i18n import _, format_relative, format_span, ngettext
+from bot.jitsi import Role
+from storage.models import Meeting
+
+
+@dataclass(frozen=True)
+class Tally:
+    """How the links of one sitting are doing."""
+
+    sent: int
+    total: int
+    unreachable_names: list[str]
+
+
+def render_link_message(
+    *,
+    meeting: Meeting,
+    occurrence: Occurrence,
+    role: Role,
+    link: str,
+    zone: str,
+    reason: str,
+    now: datetime,
+) -> str:
+    """The private message that carries a personal link."""
+    title = html.escape(meeting.title)
+    when = format_span(occurrence.start, occurrence.end, zone)
+    role_text = _("owner (moderator)") if role is Role.OWNER else _("member")
+    if reason == "updated":
+        head = _("Your rights in “{title}” changed. Here is a fresh link.").format(title=title)
+        tail = _("Your previous link keeps working until it expires: a token cannot be revoked.")
+    elif reason == "rotated":
+        head = _("“{title}” moved to a new room. Old links now lead to an empty room.").format(
+            title=title
+        )
+        tail = ""
+    elif occurrence.start <= now:
+        head = _("“{title}” started {ago} ago.").format(
+            title=title, ago=format_relative(now - occurrence.start)
+        )
+        tail = ""
+    else:
+        head = _("“{title}” starts in {left}.").format(
+            title=title, left=format_relative(occurrence.start - now)
+        )
+        tail = ""
+    lines = [
+        f"🔔 <b>{head}</b>",
+        f"🕒 {html.escape(when)}",
+        _("Your role: {role}").format(role=role_text),
+        _("Meeting code: {code}").format(code=meeting.code),
+        "",
+        _("Your personal link (only for you, don't forward it):"),
+        html.escape(link),
+    ]
+    if tail:
+        lines += ["", tail]
+    return "\n".join(lines)
+
+
+def render_summary(*, title: str, code: str, tally: Tally, link: str) -> str:
+    """The organizer's one message once the links of a sitting went out."""
+    text = _("“{title}” ({code}): {sent} of {total} have their links.").format(
+        title=html.escape(title), code=code, sent=tally.sent, total=tally.total
+    )
+    if tally.unreachable_names:
+        names = ", ".join(html.escape(name) for name in tally.unreachable_names)
+        text += "\n" + ngettext(
+            "{count} person can't be reached yet: {names}. They need to start me; "
+            "forward them this link: {link}",
+            "{count} people can't be reached yet: {names}. They need to start me; "
+            "forward them this link: {link}",
+            len(tally.unreachable_names),
+        ).format(count=len(tally.unreachable_names), names=names, link=link)
+    return text
+
+
+def render_group_note(*, title: str, code: str, tally: Tally) -> str:
+    """The one group message about a sitting's links (edited, never re-posted)."""
+    text = _(
+        "🔔 “{title}” ({code}): personal links went out in private messages ({sent} of {total})."
+    ).format(title=html.escape(title), code=code, sent=tally.sent, total=tally.total)
+    if tally.unreachable_names:
+        text += "\n" + _("No link yet? Tap “Get my link” and start the bot.")
+    return text
