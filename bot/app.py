@@ -23,6 +23,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot import buttons
 from bot.clock import system_clock
 from bot.config import SUPPORTED_LANGUAGES, Settings, token_signer
 from bot.delivery.sending import OUTBOX_TABLES, DeliveryService
@@ -152,20 +153,24 @@ def _register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) -
     for name, callback in commands.items():
         application.add_handler(CommandHandler(name, callback, filters=fresh))
     application.add_handler(MessageHandler(fresh & filters.COMMAND, _unknown_command))
-    buttons = {
-        r"^(cf|ch|cx):": scheduling.draft_button,
-        r"^du:": scheduling.duration_button,
-        r"^dx$": scheduling.leave_dialog,
-        r"^jn:": participation.join_button,
-        r"^dc:": participation.decline_button,
-        r"^ip:": participation.invite_pick,
-        r"^mt:": participation.meeting_button,
-        r"^pg:": participation.page_button,
-        r"^ic:": series.ics_button,
-        r"^(sc|sx):": series.sitting_change_button,
+    # Each kind of button by its prefix (bot.buttons); a malformed press of a known kind gets
+    # that kind's own refusal, anything else the catch-all below.
+    on_press = {
+        (buttons.ConfirmPreview, buttons.ChangePreview, buttons.DropPreview): (
+            scheduling.draft_button
+        ),
+        (buttons.Duration,): scheduling.duration_button,
+        (buttons.LeaveDialog,): scheduling.leave_dialog,
+        (buttons.Join,): participation.join_button,
+        (buttons.Decline,): participation.decline_button,
+        (buttons.InvitePick,): participation.invite_pick,
+        (buttons.MeetingButton,): participation.meeting_button,
+        (buttons.Page,): participation.page_button,
+        (buttons.CalendarFile,): series.ics_button,
+        (buttons.ConfirmSittingChange, buttons.DropSittingChange): series.sitting_change_button,
     }
-    for pattern, callback in buttons.items():
-        application.add_handler(CallbackQueryHandler(callback, pattern=pattern))
+    for kinds, callback in on_press.items():
+        application.add_handler(CallbackQueryHandler(callback, pattern=buttons.claimed_by(*kinds)))
     application.add_handler(CallbackQueryHandler(_unknown_button))
     application.add_handler(
         MessageHandler(fresh & filters.TEXT & ~filters.COMMAND, scheduling.dialog_answer)

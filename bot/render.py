@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlmodel import Session
 
 from bot import timeparse
+from bot.buttons import CalendarFile, Decline
 from bot.calendar import Organizer, build_ics, google_calendar_link, outlook_calendar_link
 from bot.domain import notices, people, sittings
 from bot.domain.links import LinkRequest
@@ -76,7 +77,7 @@ def calendar_buttons(meeting: Meeting, bot_username: str) -> list[Button]:
     """A row with the .ics file and add-to-calendar links."""
     details = calendar_details(meeting, bot_username)
     return [
-        Button(_("📅 .ics"), data=f"ic:{meeting.code}"),
+        Button(_("📅 .ics"), data=CalendarFile(meeting.code).encode()),
         Button("Google", url=google_calendar_link(meeting, details=details)),
         Button("Outlook", url=outlook_calendar_link(meeting, details=details)),
     ]
@@ -154,9 +155,9 @@ def notice_keyboard(kind: str, meeting: Meeting, bot_username: str) -> list[list
     """
     rows = []
     if kind == notices.NoticeKind.INVITED:
-        rows.append([Button(_("Decline"), data=f"dc:{meeting.code}")])
+        rows.append([Button(_("Decline"), data=Decline(meeting.code).encode())])
     if kind == notices.NoticeKind.CANCELLED:
-        rows.append([Button(_("📅 .ics"), data=f"ic:{meeting.code}")])
+        rows.append([Button(_("📅 .ics"), data=CalendarFile(meeting.code).encode())])
     else:
         rows.append(calendar_buttons(meeting, bot_username))
     return rows

@@ -71,14 +71,35 @@ async def test_forged_buttons_change_nothing(bot: BotHarness, sandbox: Sandbox) 
     with Session(bot.services.engine) as session:
         code = session.exec(select(Meeting)).one().code
     before = _counts(bot)
-    for data in (
-        f"mt:c:{code}", f"mt:x:{code}", f"mt:i:{code}", f"mt:l:{code}", f"ic:{code}",
-        f"jn:{code}", f"dc:{code}", "cf:x", "rs:x", "du:999", "pg:-5", "pg:abc", "ip:a:b",
-        "pg:²", "pg:" + "9" * 30, "du:²",
-        "mt:c", "mt::::", "x" * 64, "",
-    ):  # fmt: skip
+    not_yours = "This preview is not yours or has expired"
+    not_for_you = "This button is not for you."
+    closed = "This question is closed."
+    # Each forged press gets the refusal its kind of button gives (by prefix), or the
+    # catch-all; the /meetings pager shows the first page instead (None: a silent answer).
+    expected = {
+        f"mt:c:{code}": "Only the meeting's owners",
+        f"mt:x:{code}": "You are not in meeting",
+        f"mt:i:{code}": not_for_you,
+        f"mt:l:{code}": "You are not in meeting",
+        f"ic:{code}": not_for_you,
+        f"jn:{code}": not_for_you,
+        f"dc:{code}": "You are not in meeting",
+        "cf:x": not_yours, "ch:": not_yours, "cx:a b": not_yours, "sc:zz": not_yours,
+        "sx:zz": not_yours, "": not_yours,
+        "du:999": closed, "du:²": closed, "du:45": closed,
+        "pg:-5": None, "pg:abc": None, "pg:²": None, "pg:" + "9" * 30: None,
+        "ip:a:b": not_for_you, "mt:c": not_for_you, "mt::::": not_for_you,
+        f"mt:c:{code}:extra": not_for_you, "mt:z:AAAAAA": not_for_you,
+        "jn:a b": not_for_you, "ic:": not_for_you, "dc:!!": not_for_you,
+        "rs:x": "This button is no longer valid.", "dx:1": "This button is no longer valid.",
+        "x" * 64: "This button is no longer valid.",
+    }  # fmt: skip
+    for data, refusal in expected.items():
         answer = await bot.tap(mallory, preview, data=data)
-        assert answer is not None
+        if refusal is None:
+            assert answer.text is None, data
+        else:
+            assert refusal in (answer.text or ""), data
     assert _counts(bot) == before
     with Session(bot.services.engine) as session:
         assert session.exec(select(Meeting)).one().status == "scheduled"

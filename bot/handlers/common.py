@@ -23,6 +23,7 @@ from telegram.constants import ChatMemberStatus, ParseMode
 from telegram.error import TelegramError
 from telegram.ext import Application, CallbackContext, ExtBot
 
+from bot.buttons import ButtonData
 from bot.domain import access, chats, lookup, people
 from bot.domain.values import Actor
 from bot.errors import DomainError
@@ -60,6 +61,7 @@ Handler = Callable[[Update, BotContext], Awaitable[None]]
 H = TypeVar("H", bound=Handler)
 # Any callback PTB runs for an update; the error handler gets `object` (maybe None) for it.
 AnyHandler = TypeVar("AnyHandler", bound=Callable[[Any, BotContext], Awaitable[None]])
+Pressed = TypeVar("Pressed", bound=ButtonData)
 
 
 def keyboard_markup(keyboard: Keyboard) -> InlineKeyboardMarkup | None:
@@ -267,3 +269,9 @@ def buttons(*rows: Sequence[Button]) -> list[list[Button]]:
 def not_for_you() -> str:
     """The polite refusal for a button someone else owns."""
     return _("This button is not for you.")
+
+
+def pressed(update: Update, kind: type[Pressed]) -> Pressed | None:
+    """The pressed button's data read as `kind`; None when it is forged or outdated."""
+    query = update.callback_query
+    return kind.decode(query.data) if query is not None else None

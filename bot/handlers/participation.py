@@ -9,6 +9,7 @@ from typing import Any
 
 from telegram import MessageEntity, Update
 
+from bot.buttons import Decline, InvitePick, Join, MeetingAction, MeetingButton, Page
 from bot.delivery import planning
 from bot.domain import (
     access,
@@ -22,7 +23,7 @@ from bot.domain import (
 )
 from bot.domain.people import user_zone
 from bot.errors import NotAllowed
-from bot.handlers.arguments import parse_number, person_named
+from bot.handlers.arguments import person_named
 from bot.handlers.common import (
     BotContext,
     actor_for_meeting,
@@ -31,6 +32,7 @@ from bot.handlers.common import (
     is_private,
     keyboard_markup,
     not_for_you,
+    pressed,
     refuse,
     remember,
     reply,
@@ -44,7 +46,6 @@ from storage.db import session_scope
 from storage.models import Meeting, User
 
 PAGE_SIZE = 5
-PAGE_LIMIT = 10_000  # a page number beyond any list: forged data, page 1 is shown
 _CODE = re.compile(r"^[A-Za-z0-9]{6}$")
 
 
@@ -123,7 +124,12 @@ async def invite(update: Update, context: BotContext) -> None:
         update,
         _("Which meeting should they join?"),
         [
-            [Button(f"{found.title[:40]} · {found.code}", data=f"ip:{pick_id}:{found.code}")]
+            [
+                Button(
+                    f"{found.title[:40]} · {found.code}",
+                    data=InvitePick(pick_id, found.code).encode(),
+                )
+            ]
             for found in candidates[:8]
         ],
     )
@@ -199,18 +205,18 @@ def _render_invite_result(result: participation.InviteResult, code: str, join_li
 async def invite_pick(update: Update, context: BotContext) -> None:
     """The meeting buttons of an /invite that named no code."""
     query = update.callback_query
-    assert query is not None and query.data is not None
-    _prefix, pick_id, code = [*query.data.split(":"), "", ""][:3]
+    assert query is not None
+    button = pressed(update, InvitePick)
     picks = _invite_picks(context)
-    picked = picks.get(pick_id)
-    if picked is None:
+    picked = picks.get(button.pick_id) if button is not None else None
+    if button is None or picked is None:
         await query.answer(not_for_you(), show_alert=True)
         return
     user_ids, usernames = picked
     # Answered once, with the outcome: a refusal answers the press instead (see guarded),
     # and leaves the question open for another of its meetings.
-    await _invite_into(update, context, code, user_ids, usernames)
-    picks.pop(pick_id, None)
+    await _invite_into(update, context, button.code, user_ids, usernames)
+    picks.pop(button.pick_id, None)
     await query.answer()
 
 
@@ -222,12 +228,14 @@ async def join_button(update: Update, context: BotContext) -> None:
     """The group announcement's Join button."""
     query = update.callback_query
     tg_user = update.effective_user
-    assert query is not None and query.data is not None and tg_user is not None
+    assert query is not None and tg_user is not None
     services = context.services
     now = services.clock()
-    code = query.data.removeprefix("jn:")
+    button = pressed(update, Join)
+    if button is None:
+        raise NotAllowed(not_for_you())
     with session_scope(services.engine) as session:
-        meeting = lookup.find_meeting(session, code)
+        meeting = lookup.find_meeting(session, button.code)
         message_chat = query.message.chat.id if query.message else None
         if meeting.chat_id is None or meeting.chat_id != message_chat:
             # A forged press from another chat: only the group the meeting belongs to may join.
@@ -262,11 +270,13 @@ async def decline_button(update: Update, context: BotContext) -> None:
     """Decline an invitation (leave the meeting)."""
     query = update.callback_query
     tg_user = update.effective_user
-    assert query is not None and query.data is not None and tg_user is not None
+    assert query is not None and tg_user is not None
     services = context.services
-    code = query.data.split(":", 1)[1] if ":" in query.data else ""
+    button = pressed(update, Decline)
+    if button is None:
+        raise NotAllowed(not_for_you())
     with session_scope(services.engine) as session:
-        meeting = lookup.find_meeting(session, code)
+        meeting = lookup.find_meeting(session, button.code)
         participation.leave(session, meeting=meeting, user_id=tg_user.id, now=services.clock())
         title = meeting.title
     await query.answer(_("Declined."))
@@ -278,15 +288,18 @@ async def decline_button(update: Update, context: BotContext) -> None:
 
 
 def _meeting_buttons(meeting: Meeting, role: Role) -> list[Button]:
+    def data(action: MeetingAction) -> str:
+        return MeetingButton(action, meeting.code).encode()
+
     row = [
-        Button(_("🔗 Link"), data=f"mt:l:{meeting.code}"),
-        Button(_("ℹ️ Details"), data=f"mt:i:{meeting.code}"),
+        Button(_("🔗 Link"), data=data(MeetingAction.LINK)),
+        Button(_("ℹ️ Details"), data=data(MeetingAction.DETAILS)),
     ]
     if role is Role.OWNER:
-        row.append(Button(_("🕒 Reschedule"), data=f"mt:r:{meeting.code}"))
-        row.append(Button(_("✖ Cancel"), data=f"mt:c:{meeting.code}"))
+        row.append(Button(_("🕒 Reschedule"), data=data(MeetingAction.RESCHEDULE)))
+        row.append(Button(_("✖ Cancel"), data=data(MeetingAction.CANCEL)))
     else:
-        row.append(Button(_("Leave"), data=f"mt:x:{meeting.code}"))
+        row.append(Button(_("Leave"), data=data(MeetingAction.LEAVE)))
     return row
 
 
@@ -310,10 +323,10 @@ def _meetings_page(context: BotContext, user_id: int, page: int) -> tuple[str, l
     if pages > 1:
         nav = []
         if page > 0:
-            nav.append(Button("◀", data=f"pg:{page - 1}"))
-        nav.append(Button(f"{page + 1}/{pages}", data=f"pg:{page}"))
+            nav.append(Button("◀", data=Page(page - 1).encode()))
+        nav.append(Button(f"{page + 1}/{pages}", data=Page(page).encode()))
         if page < pages - 1:
-            nav.append(Button("▶", data=f"pg:{page + 1}"))
+            nav.append(Button("▶", data=Page(page + 1).encode()))
         keyboard.append(nav)
     return text, keyboard
 
@@ -333,8 +346,9 @@ async def page_button(update: Update, context: BotContext) -> None:
     query = update.callback_query
     tg_user = update.effective_user
     assert query is not None and tg_user is not None
-    raw = (query.data or "").removeprefix("pg:")
-    page = parse_number(raw, below=PAGE_LIMIT) or 0
+    button = pressed(update, Page)
+    # Forged or outdated data shows the first page, like the command.
+    page = button.page if button is not None else 0
     # The page is rebuilt for whoever pressed: nobody sees another person's list.
     text, keyboard = _meetings_page(context, tg_user.id, page)
     await query.answer()
@@ -359,31 +373,29 @@ async def meeting_button(update: Update, context: BotContext) -> None:
     """Link, details, leave or cancel from a /meetings entry."""
     query = update.callback_query
     tg_user = update.effective_user
-    assert query is not None and query.data is not None and tg_user is not None
-    parts = query.data.split(":")
-    if len(parts) != 3:
+    assert query is not None and tg_user is not None
+    button = pressed(update, MeetingButton)
+    if button is None:
         await query.answer(not_for_you(), show_alert=True)
         return
-    _prefix, action, code = parts
+    action, code = button.action, button.code
     # Each action answers the press itself once it succeeded; a refusal answers instead.
-    if action == "l":
+    if action is MeetingAction.LINK:
         await _send_link_privately(update, context, code)
         await query.answer()
-    elif action == "i":
+    elif action is MeetingAction.DETAILS:
         await _details(update, context, code)
-    elif action == "x":
+    elif action is MeetingAction.LEAVE:
         services = context.services
         with session_scope(services.engine) as session:
             meeting = lookup.find_meeting(session, code)
             participation.leave(session, meeting=meeting, user_id=tg_user.id, now=services.clock())
         await query.answer(_("You left {code}.").format(code=meeting.code), show_alert=True)
-    elif action == "c":
+    elif action is MeetingAction.CANCEL:
         await _cancel(update, context, code)
         await query.answer(_("Cancelled."))
-    elif action == "r":
-        await _explain_reschedule(update, context, code)
     else:
-        await query.answer(not_for_you(), show_alert=True)
+        await _explain_reschedule(update, context, code)
 
 
 async def _explain_reschedule(update: Update, context: BotContext, code: str) -> None:

@@ -11,6 +11,15 @@ from typing import Any
 from telegram import Update
 
 from bot import timeparse
+from bot.buttons import (
+    ChangePreview,
+    ConfirmPreview,
+    DropPreview,
+    Duration,
+    Join,
+    LeaveDialog,
+    decode,
+)
 from bot.domain import access, deep_links, lookup, scheduling
 from bot.domain.people import user_zone
 from bot.domain.scheduling import Draft
@@ -23,6 +32,7 @@ from bot.handlers.common import (
     guarded,
     is_private,
     keyboard_markup,
+    pressed,
     refuse,
     reply,
 )
@@ -89,9 +99,9 @@ def _preview(pending: PendingDraft, draft_id: str) -> tuple[str, list[list[Butto
         lines.insert(0, _("New time for {code}:").format(code=pending.reschedule_code))
     keyboard = [
         [
-            Button(_("Confirm"), data=f"cf:{draft_id}"),
-            Button(_("Change"), data=f"ch:{draft_id}"),
-            Button(_("Cancel"), data=f"cx:{draft_id}"),
+            Button(_("Confirm"), data=ConfirmPreview(draft_id).encode()),
+            Button(_("Change"), data=ChangePreview(draft_id).encode()),
+            Button(_("Cancel"), data=DropPreview(draft_id).encode()),
         ]
     ]
     return "\n".join(lines), keyboard
@@ -141,7 +151,7 @@ async def schedule(update: Update, context: BotContext) -> None:
 async def _ask(update: Update, question: str) -> None:
     """A dialog question: a Cancel button in private, a reply field in groups (privacy mode)."""
     if is_private(update):
-        await reply(update, question, [[Button(_("Cancel"), data="dx")]])
+        await reply(update, question, [[Button(_("Cancel"), data=LeaveDialog().encode())]])
     else:
         await reply(update, question, ask=True)
 
@@ -192,8 +202,11 @@ async def dialog_answer(update: Update, context: BotContext) -> None:
             update,
             _("How long? Tap a button or write e.g. 1h30."),
             [
-                [Button(f"{minutes} min", data=f"du:{minutes}") for minutes in DURATION_CHOICES],
-                [Button(_("Cancel"), data="dx")],
+                [
+                    Button(f"{minutes} min", data=Duration(minutes).encode())
+                    for minutes in DURATION_CHOICES
+                ],
+                [Button(_("Cancel"), data=LeaveDialog().encode())],
             ],
         )
         return
@@ -224,16 +237,17 @@ async def duration_button(update: Update, context: BotContext) -> None:
     query = update.callback_query
     assert query is not None
     dialog = _dialog(context)
-    minutes = (query.data or "").removeprefix("du:")
+    button = pressed(update, Duration)
     if (
         dialog is None
         or dialog.step != "duration"
-        or minutes not in {str(choice) for choice in DURATION_CHOICES}
+        or button is None
+        or button.minutes not in DURATION_CHOICES
     ):
         await query.answer(_("This question is closed. Start again with /schedule."))
         return
     # Answered after the preview: a refusal (the time has passed meanwhile) is the answer.
-    await _finish_dialog(update, context, dialog, f"{minutes}m")
+    await _finish_dialog(update, context, dialog, f"{button.minutes}m")
     await query.answer()
 
 
@@ -242,6 +256,9 @@ async def leave_dialog(update: Update, context: BotContext) -> None:
     """The dialog's Cancel button."""
     query = update.callback_query
     assert query is not None
+    if pressed(update, LeaveDialog) is None:
+        await query.answer(_("This button is no longer valid."))
+        return
     _set_dialog(context, None)
     await query.answer(_("Cancelled."))
     if query.message is not None:
@@ -262,21 +279,24 @@ async def cancel_dialog(update: Update, context: BotContext) -> bool:
 async def draft_button(update: Update, context: BotContext) -> None:
     """Confirm, Change or Cancel under a preview."""
     query = update.callback_query
-    assert query is not None and query.data is not None
-    action, _sep, draft_id = query.data.partition(":")
-    pending = _drafts(context).get(draft_id)
-    if pending is None:
+    assert query is not None
+    button = decode(query.data)
+    if not isinstance(button, ConfirmPreview | ChangePreview | DropPreview):
+        button = None
+    pending = _drafts(context).get(button.draft_id) if button is not None else None
+    if button is None or pending is None:
         # Drafts live in the pressing user's own data: anyone else's press lands here too.
         await query.answer(
             _("This preview is not yours or has expired. Send /schedule again."), show_alert=True
         )
         return
-    if action == "cx":
+    draft_id = button.draft_id
+    if isinstance(button, DropPreview):
         _drafts(context).pop(draft_id, None)
         await query.answer(_("Cancelled."))
         await query.edit_message_text(_("Cancelled. Nothing was saved."))
         return
-    if action == "ch":
+    if isinstance(button, ChangePreview):
         _drafts(context).pop(draft_id, None)
         await query.answer()
         if pending.reschedule_code:
@@ -332,7 +352,7 @@ async def _confirm_schedule(update: Update, context: BotContext, pending: Pendin
         )
         keyboard = [
             [
-                Button(_("Join"), data=f"jn:{code}"),
+                Button(_("Join"), data=Join(code).encode()),
                 Button(_("My link"), url=start_link(bot_name, link_payload)),
             ]
         ]

@@ -11,6 +11,7 @@ from typing import Any
 
 from telegram import Update
 
+from bot.buttons import CalendarFile, ConfirmSittingChange, DropSittingChange, decode
 from bot.domain import access, lookup, scheduling, series
 from bot.domain.people import user_zone
 from bot.domain.values import Actor
@@ -22,6 +23,7 @@ from bot.handlers.common import (
     command_args,
     guarded,
     not_for_you,
+    pressed,
     refuse,
     reply,
 )
@@ -39,11 +41,13 @@ async def ics_button(update: Update, context: BotContext) -> None:
     """Send the meeting's .ics privately to a participant who asks."""
     query = update.callback_query
     tg_user = update.effective_user
-    assert query is not None and query.data is not None and tg_user is not None
+    assert query is not None and tg_user is not None
     services = context.services
-    code = query.data.removeprefix("ic:")
+    button = pressed(update, CalendarFile)
+    if button is None:
+        raise NotAllowed(not_for_you())
     with session_scope(services.engine) as session:
-        meeting = lookup.find_meeting(session, code)
+        meeting = lookup.find_meeting(session, button.code)
         allowed = access.participant_role(
             session, meeting, tg_user.id
         ) is not None or access.is_bot_admin(session, tg_user.id, services.rules)
@@ -143,8 +147,8 @@ async def _change_sitting(update: Update, context: BotContext, *, move: bool) ->
         + html.escape(_describe_change(original, new_start, zone)),
         [
             [
-                Button(_("Confirm"), data=f"sc:{change_id}"),
-                Button(_("Cancel"), data=f"sx:{change_id}"),
+                Button(_("Confirm"), data=ConfirmSittingChange(change_id).encode()),
+                Button(_("Cancel"), data=DropSittingChange(change_id).encode()),
             ]
         ],
     )
@@ -208,15 +212,17 @@ def _describe_change(original: datetime, new_start: datetime | None, zone: str) 
 async def sitting_change_button(update: Update, context: BotContext) -> None:
     """Confirm or Cancel under a /skip or /move preview (rights are checked again here)."""
     query = update.callback_query
-    assert query is not None and query.data is not None
-    action, _sep, change_id = query.data.partition(":")
-    pending = _pending_changes(context).pop(change_id, None)
+    assert query is not None
+    button = decode(query.data)
+    if not isinstance(button, ConfirmSittingChange | DropSittingChange):
+        button = None
+    pending = _pending_changes(context).pop(button.draft_id, None) if button else None
     if pending is None:
         await query.answer(
             _("This preview is not yours or has expired. Send /schedule again."), show_alert=True
         )
         return
-    if action == "sx":
+    if isinstance(button, DropSittingChange):
         await query.answer(_("Cancelled."))
         await query.edit_message_text(_("Cancelled. Nothing was saved."))
         return
