@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from datetime import UTC, datetime, timedelta
 
-from bot.delivery.sending import release_times, released_count
+from bot.delivery.pacing import release_times, released_count
 
 RATE = 0.95 * 30  # messages a second
 TEN = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
