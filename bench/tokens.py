@@ -38,7 +38,9 @@ def make_signer() -> TokenSigner:
         telegram_bot_token="123456:BENCH",
         database_url="sqlite:///:memory:",
     )
-    return token_signer(settings)
+    signer = token_signer(settings)
+    assert isinstance(signer, TokenSigner)
+    return signer
 
 
 def best_rate(fn: Callable[[], Any], count: int) -> float:

@@ -1,4 +1,4 @@
-"""Command line: run | demo | token | jitsi-config | jitsi-check | db."""
+"""Command line: run | demo | token | jitsi-config | jitsi-check | db | healthcheck."""
 
 from __future__ import annotations
 
@@ -133,10 +133,30 @@ def _secrets_of(settings: Settings) -> list[str]:
 
 
 def db_command(argv: Sequence[str]) -> int:
-    """Database maintenance: `db upgrade` applies the migrations."""
+    """Database maintenance: `db upgrade` applies the migrations, `db copy` moves the data."""
     parser = _Parser(prog="python -m bot db")
-    parser.add_argument("action", choices=["upgrade"])
-    parser.parse_args(argv)
+    actions = parser.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    actions.add_parser("upgrade", help="apply the migrations to DATABASE_URL's database")
+    copy = actions.add_parser(
+        "copy", help="copy every row into an empty database (stop the bot first)"
+    )
+    copy.add_argument(
+        "--from",
+        dest="source",
+        required=True,
+        metavar="URL",
+        help="e.g. sqlite:///data/meetings.db",
+    )
+    copy.add_argument(
+        "--to",
+        dest="target",
+        required=True,
+        metavar="URL",
+        help="e.g. postgresql+psycopg://bot:secret@db/meetings",
+    )
+    args = parser.parse_args(argv)
+    if args.action == "copy":
+        return _copy_database(args.source, args.target)
     try:
         settings = _settings()
     except SettingsError as error:
@@ -145,6 +165,45 @@ def db_command(argv: Sequence[str]) -> int:
 
     upgrade_database(make_engine(settings.database_url))
     print("database is up to date")
+    return 0
+
+
+def _copy_database(source: str, target: str) -> int:
+    from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+    from storage.copy import CopyRefused, copy_database
+
+    try:
+        copied = copy_database(source, target)
+    except CopyRefused as refusal:
+        return _fail(f"db copy: {refusal}", 1)
+    except (ArgumentError, SQLAlchemyError, ImportError) as error:
+        # A bad URL, a server that does not answer, a driver not installed: its first line.
+        return _fail(f"db copy: {str(error).splitlines()[0]}", 1)
+    for table in copied:
+        print(f"{table.name}: {table.target_rows} rows")
+    print(f"copied {sum(t.target_rows for t in copied)} rows; row counts match in every table")
+    return 0
+
+
+def healthcheck_command(argv: Sequence[str]) -> int:
+    """Exit 0 when the database answers and this host's bot swept lately, else 1 and why."""
+    parser = _Parser(prog="python -m bot healthcheck", description=healthcheck_command.__doc__)
+    parser.add_argument(
+        "--max-age", type=int, default=120, metavar="SECONDS",
+        help="the longest time since the last delivery sweep that is healthy (default 120)",
+    )  # fmt: skip
+    args = parser.parse_args(argv)
+    try:
+        settings = _settings()
+    except SettingsError as error:
+        return _fail(f"unhealthy: {error}", 1)
+    from storage.heartbeat import check_health
+
+    healthy, reason = check_health(settings.database_url, timedelta(seconds=args.max_age))
+    if not healthy:
+        return _fail(f"unhealthy: {reason}", 1)
+    print(f"healthy: {reason}")
     return 0
 
 
@@ -185,6 +244,7 @@ COMMANDS = {
     "jitsi-config": jitsi_config_command,
     "jitsi-check": jitsi_check_command,
     "db": db_command,
+    "healthcheck": healthcheck_command,
 }
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 from telegram import BotCommand, Update
+from telegram.error import Conflict
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -34,6 +35,7 @@ from bot.handlers.messenger import TelegramMessenger
 from bot.handlers.ratelimit import PacedRateLimiter
 from bot.i18n import _, use_language
 from bot.services import Services
+from storage import heartbeat
 from storage.db import call_after_commit, make_engine, upgrade_database
 
 log = logging.getLogger(__name__)
@@ -213,6 +215,15 @@ async def _unknown_command(update: Update, context: BotContext) -> None:
 
 @in_reader_language
 async def _on_error(update: object, context: BotContext) -> None:
+    if isinstance(context.error, Conflict):
+        # Two processes polling with one token (a rolling deploy, or one started by mistake):
+        # Telegram ends the older request, and python-telegram-bot polls again after a pause.
+        log.warning(
+            "another process is polling Telegram with this bot's token; polling again shortly"
+            " (Telegram: %s)",
+            context.error.message,
+        )
+        return
     # The exception text never holds a token link: links are only built inside delivery.
     log.error("update failed: %s", type(context.error).__name__, exc_info=context.error)
 
@@ -235,8 +246,16 @@ async def _on_start(application: Application[Any, Any, Any, Any, Any, Any]) -> N
         paid_broadcast=services.settings.allow_paid_broadcast,
         send_rate=application.bot_data["send_rate"],
     )
-    recovered = services.delivery.recover_after_restart()
-    if recovered:
+    heartbeat.record_start(services.engine, services.clock())
+    others = heartbeat.others_running(services.engine, services.clock())
+    if others:
+        # A rolling deploy: what is `sending` may be in that process's hands right now. A link
+        # it abandons is taken up again once stale (delivery's STALE_SENDING).
+        log.warning(
+            "another bot process runs on this database: %s; what it is sending is left to it",
+            ", ".join(str(process) for process in others),
+        )
+    elif recovered := services.delivery.recover_after_restart():
         log.info("%d links were being sent when the bot stopped; sending them again", recovered)
     job_queue = application.job_queue
     assert job_queue is not None

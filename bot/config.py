@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zoneinfo
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -10,13 +11,21 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from bot.jitsi import TokenSigner
+from bot.jitsi import JaasSigner, LinkSigner, TokenSigner
+from bot.jitsi.jaas import APP_ID_PATTERN, APP_ID_PREFIX, load_private_key
 
 SUPPORTED_LANGUAGES = ("en", "de", "ru", "uk", "es", "fr")
 
 
 class SettingsError(Exception):
     """A setting is missing or wrong; the message is one line naming the variable."""
+
+
+class JitsiProvider(StrEnum):
+    """Where the meetings run: the community's own Jitsi server, or 8x8's JaaS."""
+
+    SELF_HOSTED = "self-hosted"
+    JAAS = "jaas"
 
 
 class Settings(BaseSettings):
@@ -27,13 +36,18 @@ class Settings(BaseSettings):
     telegram_bot_token: SecretStr | None = None
     telegram_api_base_url: str = "https://api.telegram.org/bot"
     database_url: str = "sqlite:///data/meetings.db"
-    jitsi_base_url: str
-    jitsi_app_id: str
+    jitsi_provider: JitsiProvider = JitsiProvider.SELF_HOSTED
+    # Required for self-hosted (checked in _provider_settings); JaaS has neither.
+    jitsi_base_url: str = ""
+    jitsi_app_id: str = ""
     jitsi_app_secret: SecretStr | None = None
     jitsi_private_key_file: Path | None = None
     jitsi_key_id: str | None = None
     jitsi_audience: str | None = None
     jitsi_domain: str | None = None
+    jaas_app_id: str | None = None
+    jaas_key_id: str | None = None
+    jaas_private_key_file: Path | None = None
     remind_before_minutes: int = Field(default=10, ge=0)
     join_early_minutes: int = Field(default=15, ge=0)
     token_grace_minutes: int = Field(default=60, ge=0)
@@ -49,9 +63,20 @@ class Settings(BaseSettings):
         _require_http_url(value)
         return value
 
+    @field_validator("jitsi_provider", mode="before")
+    @classmethod
+    def _provider(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip().lower()
+            if value not in {provider.value for provider in JitsiProvider}:
+                raise ValueError("expected self-hosted or jaas")
+        return value
+
     @field_validator("jitsi_base_url")
     @classmethod
     def _jitsi_url(cls, value: str) -> str:
+        if not value:
+            return value  # unset: only self-hosted needs it (_check_self_hosted)
         parts = _require_http_url(value)
         if parts.query or parts.fragment:
             raise ValueError("expected https://host or https://host/<tenant>, without ? or #")
@@ -62,7 +87,7 @@ class Settings(BaseSettings):
     @field_validator("jitsi_app_id")
     @classmethod
     def _app_id(cls, value: str) -> str:
-        if not value.strip():
+        if value and not value.strip():
             raise ValueError("expected a non-empty app id (Prosody app_id)")
         return value
 
@@ -105,7 +130,60 @@ class Settings(BaseSettings):
         return level
 
     @model_validator(mode="after")
-    def _signing_key(self) -> Settings:
+    def _provider_settings(self) -> Settings:
+        if self.jitsi_provider is JitsiProvider.JAAS:
+            self._check_jaas()
+        else:
+            self._check_self_hosted()
+        return self
+
+    def _check_jaas(self) -> None:
+        if self.jitsi_app_secret is not None and self.jitsi_app_secret.get_secret_value():
+            raise ValueError(
+                "JITSI_APP_SECRET is set but JITSI_PROVIDER is jaas: expected no secret "
+                "(JaaS tokens are signed with JAAS_PRIVATE_KEY_FILE)"
+            )
+        if not self.jaas_app_id:
+            raise ValueError(
+                f"JAAS_APP_ID is missing: expected the AppID from the JaaS console, "
+                f"{APP_ID_PREFIX}..."
+            )
+        if not APP_ID_PATTERN.fullmatch(self.jaas_app_id):
+            raise ValueError(
+                f"JAAS_APP_ID: expected the AppID from the JaaS console, {APP_ID_PREFIX} "
+                "followed by letters and digits"
+            )
+        if not self.jaas_key_id:
+            raise ValueError(
+                "JAAS_KEY_ID is missing: expected the Key ID (kid) of your API key on the JaaS "
+                f"console's API keys page, {self.jaas_app_id}/..."
+            )
+        key_name = self.jaas_key_id.removeprefix(self.jaas_app_id + "/")
+        if key_name == self.jaas_key_id or not key_name or "/" in key_name:
+            raise ValueError(
+                f"JAAS_KEY_ID: expected {self.jaas_app_id}/<key>, the kid of an API key of "
+                f"JAAS_APP_ID; {self.jaas_key_id} is not"
+            )
+        if self.jaas_private_key_file is None:
+            raise ValueError(
+                "JAAS_PRIVATE_KEY_FILE is missing: expected the PEM file with the private key "
+                "of the API key JAAS_KEY_ID"
+            )
+        try:
+            load_private_key(self.jaas_private_key_file)
+        except ValueError as error:
+            raise ValueError(f"JAAS_PRIVATE_KEY_FILE: {error}") from None
+
+    def _check_self_hosted(self) -> None:
+        for name in ("jaas_app_id", "jaas_key_id", "jaas_private_key_file"):
+            if getattr(self, name) is not None:
+                raise ValueError(
+                    f"{name.upper()} is set but JITSI_PROVIDER is self-hosted: expected "
+                    "JITSI_PROVIDER=jaas, or no JAAS_ settings"
+                )
+        for name in ("jitsi_base_url", "jitsi_app_id"):
+            if not getattr(self, name):
+                raise ValueError(f"{name.upper()} is missing: {_expectation(name)}")
         has_secret = self.jitsi_app_secret is not None and self.jitsi_app_secret.get_secret_value()
         if has_secret and self.jitsi_private_key_file:
             raise ValueError(
@@ -128,7 +206,6 @@ class Settings(BaseSettings):
                     "JITSI_KEY_ID is missing: expected the key id that the server's "
                     "asap_key_server knows the public key by"
                 )
-        return self
 
     # Derived values ------------------------------------------------------------------------
 
@@ -154,11 +231,16 @@ class Settings(BaseSettings):
 
     @property
     def signing_algorithm(self) -> str:
-        """HS256 with a shared secret, RS256 with a private key file."""
-        return "RS256" if self.jitsi_private_key_file else "HS256"
+        """HS256 with a shared secret, RS256 with a private key file (always, with JaaS)."""
+        if self.jitsi_provider is JitsiProvider.JAAS or self.jitsi_private_key_file:
+            return "RS256"
+        return "HS256"
 
     def signing_key(self) -> str:
         """The secret or PEM private key that tokens are signed with."""
+        if self.jitsi_provider is JitsiProvider.JAAS:
+            assert self.jaas_private_key_file is not None
+            return self.jaas_private_key_file.read_text()
         if self.jitsi_private_key_file:
             return self.jitsi_private_key_file.read_text()
         assert self.jitsi_app_secret is not None
@@ -215,8 +297,15 @@ def _expectation(field: str) -> str:
     return _EXPECTATIONS.get(field, "expected a value")
 
 
-def token_signer(settings: Settings) -> TokenSigner:
-    """The token signer that matches these settings."""
+def token_signer(settings: Settings) -> LinkSigner:
+    """The token signer of the provider these settings choose."""
+    if settings.jitsi_provider is JitsiProvider.JAAS:
+        assert settings.jaas_app_id and settings.jaas_key_id and settings.jaas_private_key_file
+        return JaasSigner(
+            app_id=settings.jaas_app_id,
+            key_id=settings.jaas_key_id,
+            private_key=load_private_key(settings.jaas_private_key_file),
+        )
     return TokenSigner(
         base_url=settings.jitsi_base_url,
         app_id=settings.jitsi_app_id,

@@ -15,11 +15,14 @@ import sys
 import tempfile
 import textwrap
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from bot.clock import ManualClock
 from bot.config import Settings
@@ -30,6 +33,7 @@ DEMO_TOKEN = "100000:DEMO-TOKEN-not-a-real-telegram-token"
 DEMO_BOT = "jitsi_meetings_demo_bot"
 DEMO_JITSI = "https://meet.example.com"
 DEMO_APP_ID = "meetbot"
+DEMO_JAAS_APP_ID = "vpaas-magic-cookie-0000demo0000"
 WIDTH = 92
 FAST_CLOCK = 60  # demo seconds per real second in --interactive
 
@@ -67,39 +71,81 @@ class Transcript:
             print("     " + "  ".join(f"[{text}]" for text, _value in row), file=self.out)
 
 
-def _demo_settings(secret: str, database: Path) -> Any:
+@dataclass(frozen=True)
+class DemoJitsi:
+    """The Jitsi side of the demo: its settings, and how to check the tokens it gets."""
+
+    settings: dict[str, Any]
+    verify_key: Any
+    algorithm: str
+    audience: str
+
+
+def self_hosted_jitsi() -> DemoJitsi:
+    """A self-hosted server that does not exist, with a fresh HS256 secret."""
+    secret = secrets.token_urlsafe(32)
+    values = {
+        "jitsi_base_url": DEMO_JITSI,
+        "jitsi_app_id": DEMO_APP_ID,
+        "jitsi_app_secret": secret,
+    }
+    return DemoJitsi(values, secret, "HS256", DEMO_APP_ID)
+
+
+def jaas_jitsi(workdir: Path) -> DemoJitsi:
+    """A JaaS AppID that does not exist, with a throwaway RSA key as its API key."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    key_file = workdir / "jaas-demo-key.pem"
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    values = {
+        "jitsi_provider": "jaas",
+        "jaas_app_id": DEMO_JAAS_APP_ID,
+        "jaas_key_id": f"{DEMO_JAAS_APP_ID}/demo01",
+        "jaas_private_key_file": key_file,
+    }
+    return DemoJitsi(values, key.public_key(), "RS256", "jitsi")
+
+
+def _demo_settings(jitsi: DemoJitsi, database: Path) -> Any:
     def factory(**values: Any) -> Settings:
         values.setdefault("database_url", f"sqlite:///{database}")
         return Settings(
             _env_file=None,
-            jitsi_base_url=DEMO_JITSI,
-            jitsi_app_id=DEMO_APP_ID,
-            jitsi_app_secret=secret,
             default_timezone="Europe/Berlin",
+            **jitsi.settings,
             **values,
         )
 
     return factory
 
 
-def describe_token(link: str, secret: str, zone: Any) -> str:
+def describe_token(link: str, jitsi: DemoJitsi, zone: Any) -> str:
     """Role, room and validity of the token inside a personal link."""
     token = link.split("jwt=", 1)[1]
     claims = jwt.decode(
         token,
-        secret,
-        algorithms=["HS256"],
-        audience=DEMO_APP_ID,
+        jitsi.verify_key,
+        algorithms=[jitsi.algorithm],
+        audience=jitsi.audience,
         options={"verify_exp": False, "verify_nbf": False, "verify_iat": False},
     )
     user = claims["context"]["user"]
+    # Self-hosted tokens name the affiliation; JaaS ones only say "moderator": "true".
+    role = user.get("affiliation") or ("owner" if user["moderator"] == "true" else "member")
     valid_from = datetime.fromtimestamp(claims["nbf"], UTC).astimezone(zone)
     valid_until = datetime.fromtimestamp(claims["exp"], UTC).astimezone(zone)
-    features = [name for name, on in claims["context"]["features"].items() if on]
+    features = claims["context"].get("features", {})
+    enabled = [name for name, on in features.items() if on in (True, "true")]
     return (
-        f"token: {user['name']} is {user['affiliation']} (moderator={user['moderator']}) "
+        f"token: {user['name']} is {role} (moderator={user['moderator']}) "
         f"in room {claims['room']}, valid {valid_from:%a %H:%M} – {valid_until:%a %H:%M}; "
-        f"{len(features)} features on"
+        f"{len(enabled)} features on"
     )
 
 
@@ -110,18 +156,20 @@ def _link_in(message: Message) -> str | None:
     return None
 
 
-async def play(out: Any = None, *, interactive: bool = False) -> dict[str, Any]:
+async def play(
+    out: Any = None, *, interactive: bool = False, jaas: bool = False
+) -> dict[str, Any]:
     """Run the story; returns what happened (for the test and the interactive mode)."""
     show = Transcript(out)
-    secret = secrets.token_urlsafe(32)
     workdir = Path(tempfile.mkdtemp(prefix="jitsi-bot-demo-"))
+    jitsi = jaas_jitsi(workdir) if jaas else self_hosted_jitsi()
     # Telegram's flood limits, ten times faster, so the demo stays short.
     sandbox = Sandbox(DEMO_TOKEN, DEMO_BOT, limits=RateLimits(scale=10))
     await sandbox.start()
     start = datetime.now(UTC).replace(second=0, microsecond=0)
     clock = ManualClock(start)
     bot = BotHarness(
-        sandbox, clock, workdir / "meetings.db", _demo_settings(secret, workdir / "meetings.db")
+        sandbox, clock, workdir / "meetings.db", _demo_settings(jitsi, workdir / "meetings.db")
     )
     await bot.start()
     from zoneinfo import ZoneInfo
@@ -141,6 +189,11 @@ async def play(out: Any = None, *, interactive: bool = False) -> dict[str, Any]:
             await bot.say(people[name], "/start")
         await bot.say(people["Alice"], "/timezone Europe/Berlin")
         show.note(f"the demo clock reads {start.astimezone(berlin):%A %H:%M} in Berlin")
+        if jaas:
+            show.note(
+                "the meetings run on JaaS (8x8.vc) under a made-up AppID and a throwaway key, "
+                "so the links show real JaaS tokens but open no real meeting"
+            )
 
         show.heading("Alice plans a meeting in the Team group")
         command = "/schedule Team sync | tomorrow 15:00 | 45m"
@@ -185,7 +238,7 @@ async def play(out: Any = None, *, interactive: bool = False) -> dict[str, Any]:
             link = _link_in(message)
             assert link is not None
             result["links"][name] = link
-            show.note(describe_token(link, secret, berlin))
+            show.note(describe_token(link, jitsi, berlin))
         summary = await sandbox.wait_for_message(people["Alice"], contains="have their links")
         show.bot(summary, "Alice, privately")
         result["summary"] = summary.text
@@ -202,7 +255,7 @@ async def play(out: Any = None, *, interactive: bool = False) -> dict[str, Any]:
         link = _link_in(welcome)
         assert link is not None
         result["late_link"] = link
-        show.note(describe_token(link, secret, berlin))
+        show.note(describe_token(link, jitsi, berlin))
         await bot.reminders()
         show.bot(sandbox.current(note), "Team", edited=True)
         print(
@@ -241,7 +294,10 @@ def demo_main(argv: Sequence[str]) -> int:
     parser.add_argument(
         "--interactive", action="store_true", help="keep the sandbox and the bot running"
     )
+    parser.add_argument(
+        "--jaas", action="store_true", help="run the meetings on JaaS (8x8.vc) instead"
+    )
     args = parser.parse_args(argv)
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(play(interactive=args.interactive))
+        asyncio.run(play(interactive=args.interactive, jaas=args.jaas))
     return 0

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 from bot.config import Settings
 from bot.delivery.sending import DeliveryService
 from bot.domain.values import Rules
-from bot.jitsi import TokenSigner
+from bot.jitsi import LinkSigner
 
 
 @dataclass
@@ -21,6 +21,6 @@ class Services:
     settings: Settings
     engine: Engine
     rules: Rules
-    signer: TokenSigner
+    signer: LinkSigner
     clock: Callable[[], datetime]
     delivery: DeliveryService | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import itertools
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
@@ -10,8 +11,8 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy import event, text
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.orm import ORMExecuteState
 from sqlmodel import Session, create_engine
 
@@ -50,9 +51,46 @@ def alembic_config(engine: Engine) -> Config:
     return config
 
 
+# pg_advisory_lock's key for migrations: any fixed number no other lock of ours uses.
+MIGRATION_LOCK_KEY = 0x6A697473  # "jits"
+
+
 def upgrade_database(engine: Engine) -> None:
-    """Apply every migration up to the newest."""
-    command.upgrade(alembic_config(engine), "head")
+    """Apply every migration up to the newest, one process at a time.
+
+    Two processes starting together would both find the database behind and both create the
+    same tables: the second waits for the lock, then finds nothing left to do.
+    """
+    with _migration_lock(engine) as connection:
+        config = alembic_config(engine)
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+@contextmanager
+def _migration_lock(engine: Engine) -> Iterator[Connection]:
+    """A connection to migrate on, held by this process alone: an advisory lock on
+    PostgreSQL (held by that connection), a lock file beside a SQLite database file."""
+    backend = engine.url.get_backend_name()
+    database = engine.url.database
+    with engine.connect() as connection:
+        if backend == "postgresql":
+            connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+            connection.commit()
+            try:
+                yield connection
+            finally:
+                connection.rollback()  # whatever a failed migration left open
+                connection.execute(
+                    text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY}
+                )
+                connection.commit()
+        elif backend == "sqlite" and database and database != ":memory:":
+            with open(f"{database}.migrate.lock", "a") as lock_file:
+                fcntl.flock(lock_file, fcntl.LOCK_EX)  # released when the file closes
+                yield connection
+        else:
+            yield connection
 
 
 # session.info keys of the after-commit hook.

@@ -237,3 +237,16 @@ class AuditEvent(SQLModel, table=True):
     target_user_id: int | None = Field(default=None, sa_column=Column(BigInteger))
     detail: str = ""
     at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class Heartbeat(SQLModel, table=True):
+    """A running bot process: when it started and when it last finished a delivery sweep.
+
+    `python -m bot healthcheck` reads it; a starting process reads it to tell whether links
+    left `sending` belong to another process that is still running.
+    """
+
+    host: str = Field(primary_key=True)
+    pid: int = Field(primary_key=True)
+    started_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    swept_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))

@@ -1,9 +1,14 @@
-"""Shared fixtures: the sandbox Bot API server and the real bot polling it."""
+"""Shared fixtures: the sandbox Bot API server, the real bot polling it, and its database.
+
+Tests that use a database (through `database_url`, `bot` or a domain `session`) are marked
+`database`: `TEST_DATABASE_URL=postgresql+psycopg://... pytest -m database` runs them on that
+database (emptied before each test) instead of a SQLite file; `.ci/postgres` provides one.
+"""
 
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Generator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,6 +27,56 @@ START_TIME = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
 __all__ = ["BOT_TOKEN", "BOT_USERNAME", "START_TIME", "BotHarness"]
 
 
+# Fixtures that hand a test a database: TEST_DATABASE_URL's when it is set.
+DATABASE_FIXTURES = frozenset({"database_url", "session"})
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the `database` marker; in CI, refuse a database pass without a database."""
+    config.addinivalue_line(
+        "markers", "database: uses a database; runs on TEST_DATABASE_URL's when it is set"
+    )
+    if _in_ci() and "database" in (config.option.markexpr or ""):
+        url = os.environ.get("TEST_DATABASE_URL", "")
+        if not url.startswith("postgresql"):
+            raise pytest.UsageError(
+                "CI: the database pass (-m database) needs TEST_DATABASE_URL=postgresql+psycopg"
+                "://...; run it through .ci/postgres"
+            )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that gets a database from a fixture."""
+    for item in items:
+        if DATABASE_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.database)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """In CI a skipped test fails: nothing may pass unseen because something is missing."""
+    report = yield
+    if _in_ci() and report.skipped and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        report.longrepr = f"skipped in CI, which must run everything: {report.longrepr}"
+    return report
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    """A fresh, empty database: TEST_DATABASE_URL's, emptied, or else a new SQLite file."""
+    if url := os.environ.get("TEST_DATABASE_URL"):
+        reset_database(url)
+        return url
+    return f"sqlite:///{tmp_path}/meetings.db"
+
+
 @pytest.fixture
 def clock() -> ManualClock:
     """The clock the bot reads."""
@@ -38,14 +93,13 @@ async def sandbox() -> AsyncIterator[Sandbox]:
 
 
 @pytest.fixture
-async def bot(sandbox: Sandbox, clock: ManualClock, tmp_path: Path) -> AsyncIterator[BotHarness]:
-    """The real bot, polling the sandbox, with a fresh database file."""
-    overrides = {}
-    if url := os.environ.get("TEST_DATABASE_URL"):
-        # The end-to-end tests on another database, emptied first (e.g. PostgreSQL).
-        reset_database(url)
-        overrides["database_url"] = url
-    harness = BotHarness(sandbox, clock, tmp_path / "meetings.db", make_settings, **overrides)
+async def bot(
+    sandbox: Sandbox, clock: ManualClock, tmp_path: Path, database_url: str
+) -> AsyncIterator[BotHarness]:
+    """The real bot, polling the sandbox, with a fresh database."""
+    harness = BotHarness(
+        sandbox, clock, tmp_path / "meetings.db", make_settings, database_url=database_url
+    )
     await harness.start()
     yield harness
     await harness.stop()

@@ -234,10 +234,15 @@ async def test_blocking_is_recorded_and_unblocking_brings_the_link(
 
 
 async def test_paid_broadcast_setting_reaches_telegram(
-    sandbox: Sandbox, clock: ManualClock, tmp_path: Path
+    sandbox: Sandbox, clock: ManualClock, tmp_path: Path, database_url: str
 ) -> None:
     harness = BotHarness(
-        sandbox, clock, tmp_path / "paid.db", make_settings, allow_paid_broadcast=True
+        sandbox,
+        clock,
+        tmp_path / "paid.db",
+        make_settings,
+        allow_paid_broadcast=True,
+        database_url=database_url,
     )
     await harness.start()
     try:
@@ -276,10 +281,17 @@ async def test_news_of_a_change_survives_a_crash(bot: BotHarness, sandbox: Sandb
 
 
 async def test_a_big_fan_out_starts_early_enough_to_be_on_time(
-    sandbox: Sandbox, clock: ManualClock, tmp_path: Path
+    sandbox: Sandbox, clock: ManualClock, tmp_path: Path, database_url: str
 ) -> None:
     # Paced for Telegram's real limits: 90 links take about three seconds at 0.95 x 30 a second.
-    bot = BotHarness(sandbox, clock, tmp_path / "fan-out.db", make_settings, rate_limit_scale=1.0)
+    bot = BotHarness(
+        sandbox,
+        clock,
+        tmp_path / "fan-out.db",
+        make_settings,
+        rate_limit_scale=1.0,
+        database_url=database_url,
+    )
     await bot.start()
     try:
         await _fan_out_of_ninety(bot, sandbox)

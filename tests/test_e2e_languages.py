@@ -104,11 +104,16 @@ def _code_of(bot: BotHarness) -> str:
 
 @pytest.fixture
 async def french_bot(
-    sandbox: Sandbox, clock: ManualClock, tmp_path: Path
+    sandbox: Sandbox, clock: ManualClock, tmp_path: Path, database_url: str
 ) -> AsyncIterator[BotHarness]:
     """The real bot with DEFAULT_LANGUAGE=fr."""
     harness = BotHarness(
-        sandbox, clock, tmp_path / "meetings.db", make_settings, default_language="fr"
+        sandbox,
+        clock,
+        tmp_path / "meetings.db",
+        make_settings,
+        default_language="fr",
+        database_url=database_url,
     )
     await harness.start()
     yield harness

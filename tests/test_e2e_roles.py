@@ -37,7 +37,7 @@ def root(sandbox: Sandbox) -> User:
 
 @pytest.fixture
 async def bot(
-    sandbox: Sandbox, clock: ManualClock, tmp_path: Path, root: User
+    sandbox: Sandbox, clock: ManualClock, tmp_path: Path, root: User, database_url: str
 ) -> AsyncIterator[BotHarness]:
     """The real bot with Root in ADMIN_IDS."""
     harness = BotHarness(
@@ -46,6 +46,7 @@ async def bot(
         tmp_path / "meetings.db",
         make_settings,
         admin_ids=frozenset({root.id}),
+        database_url=database_url,
     )
     await harness.start()
     yield harness

@@ -15,11 +15,16 @@ from tests.helpers import make_settings
 
 @pytest.fixture
 async def quiet_bot(
-    sandbox: Sandbox, clock: ManualClock, tmp_path: Path
+    sandbox: Sandbox, clock: ManualClock, tmp_path: Path, database_url: str
 ) -> AsyncIterator[BotHarness]:
     """The bot with no periodic sweep falling due while a test looks."""
     harness = BotHarness(
-        sandbox, clock, tmp_path / "meetings.db", make_settings, sweep_interval=3600.0
+        sandbox,
+        clock,
+        tmp_path / "meetings.db",
+        make_settings,
+        sweep_interval=3600.0,
+        database_url=database_url,
     )
     await harness.start()
     yield harness

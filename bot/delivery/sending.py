@@ -53,6 +53,7 @@ from bot.messaging import (
     start_link,
 )
 from bot.render import link_keyboard, notice_keyboard, render_notice
+from storage import heartbeat
 from storage.db import session_scope
 from storage.models import (
     ChatSettings,
@@ -198,9 +199,11 @@ class DeliveryService:
                 # A sitting whose links are all out hears about it now, not after the fan-out.
                 await self._send_summaries(report)
                 now = self._clock()
+                heartbeat.record_sweep(self._engine, now)  # alive also during a long fan-out
             await self._send_notices(report)
             await self._send_summaries(report)
             report.next_due = self._next_due(self._clock())
+            heartbeat.record_sweep(self._engine, self._clock())
             return report
 
     def _plan_series(self, now: datetime) -> None:

@@ -14,7 +14,7 @@ from bot.domain.sittings import occurrence_after
 from bot.domain.values import Occurrence, Rules
 from bot.errors import InvalidInput, NotAllowed
 from bot.i18n import _
-from bot.jitsi import Person, Role, TokenSigner, resolve_features
+from bot.jitsi import LinkSigner, Person, Role, resolve_features
 from bot.jitsi import telegram_person_id as jitsi_user_id
 from storage.models import Meeting, Participant, User
 
@@ -34,7 +34,7 @@ def link_window(occurrence: Occurrence, rules: Rules) -> LinkWindow:
 
 def personal_link(
     *,
-    signer: TokenSigner,
+    signer: LinkSigner,
     meeting: Meeting,
     participant: Participant,
     user: User,
@@ -68,7 +68,7 @@ class LinkRequest:
 def request_link(
     session: Session,
     *,
-    signer: TokenSigner,
+    signer: LinkSigner,
     meeting: Meeting,
     user_id: int,
     rules: Rules,

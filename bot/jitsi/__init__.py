@@ -1,11 +1,13 @@
-"""The Jitsi side: token links, and the server config jitsi-config prints and jitsi-check reads."""
+"""The Jitsi side: token links (self-hosted or JaaS) and the jitsi-config/jitsi-check commands."""
 
+from bot.jitsi.jaas import JAAS_FEATURES, JaasSigner
 from bot.jitsi.tokens import (
     FEATURES,
     NBF_BACKDATE,
     ROOM_NAME_MAX,
     ROOM_NAME_PATTERN,
     ROOM_SUFFIX_LENGTH,
+    LinkSigner,
     Person,
     Role,
     TokenSigner,
@@ -18,10 +20,13 @@ from bot.jitsi.tokens import (
 
 __all__ = [
     "FEATURES",
+    "JAAS_FEATURES",
     "NBF_BACKDATE",
     "ROOM_NAME_MAX",
     "ROOM_NAME_PATTERN",
     "ROOM_SUFFIX_LENGTH",
+    "JaasSigner",
+    "LinkSigner",
     "Person",
     "Role",
     "TokenSigner",

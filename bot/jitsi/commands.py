@@ -6,9 +6,9 @@ import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot.config import Settings
+from bot.config import JitsiProvider, Settings
 from bot.jitsi.checks import check_server_config, format_report
-from bot.jitsi.server_settings import render_server_config
+from bot.jitsi.server_settings import render_jaas_config, render_server_config
 
 
 def default_paths(root: Path = Path("/")) -> tuple[list[Path], list[Path], Path | None]:
@@ -40,7 +40,8 @@ def jitsi_config_main(settings: Settings, argv: Sequence[str]) -> int:
     """`python -m bot jitsi-config`: print the server settings for this bot."""
     parser = argparse.ArgumentParser(
         prog="python -m bot jitsi-config",
-        description="Print the Prosody, Jicofo and web-page settings this bot needs.",
+        description="Print the Prosody, Jicofo and web-page settings this bot needs "
+        "(with JITSI_PROVIDER=jaas: the JaaS console steps and the public key).",
     )
     parser.add_argument("--bot-username", metavar="NAME", help="the bot's Telegram username")
     parser.add_argument(
@@ -51,6 +52,9 @@ def jitsi_config_main(settings: Settings, argv: Sequence[str]) -> int:
     args = _parse(parser, argv)
     if isinstance(args, int):
         return args
+    if settings.jitsi_provider is JitsiProvider.JAAS:
+        print(render_jaas_config(settings), end="")
+        return 0
     try:
         text = render_server_config(
             settings, bot_username=args.bot_username, reveal_secret=args.reveal_secret
@@ -78,6 +82,12 @@ def jitsi_check_main(settings: Settings, argv: Sequence[str]) -> int:
     args = _parse(parser, argv)
     if isinstance(args, int):
         return args
+    if settings.jitsi_provider is JitsiProvider.JAAS:
+        print(
+            "JITSI_PROVIDER is jaas: 8x8 runs the Jitsi servers, so there are no server "
+            "files to check."
+        )
+        return 0
     prosody: list[Path] = args.prosody
     jicofo: list[Path] = args.jicofo
     web: Path | None = args.web_config

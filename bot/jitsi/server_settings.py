@@ -1,4 +1,4 @@
-"""What jitsi-config prints: the Prosody, Jicofo and web-page settings this bot needs."""
+"""What jitsi-config prints: the server settings this bot needs, or the JaaS console steps."""
 
 from __future__ import annotations
 
@@ -9,7 +9,10 @@ import textwrap
 from functools import cache
 from importlib import resources
 
+from cryptography.hazmat.primitives import serialization
+
 from bot.config import Settings
+from bot.jitsi.jaas import load_private_key
 
 SECRET_PLACEHOLDER = "<your JITSI_APP_SECRET>"
 BOT_USERNAME_PLACEHOLDER = "<your_bot_username>"
@@ -183,5 +186,27 @@ def render_server_config(
         _section("/usr/share/jitsi-meet/body.html", _render("web/body.html", bot_link=link)),
         _section("docker-jitsi-meet .env", _docker_block(settings)),
         _section("notes", _notes_block(settings, bot_username, reveal_secret)),
+    ]
+    return "\n".join(blocks)
+
+
+def render_jaas_config(settings: Settings) -> str:
+    """What JaaS needs instead of server files: the console steps and the bot's public key."""
+    assert settings.jaas_app_id and settings.jaas_key_id and settings.jaas_private_key_file
+    values = {
+        "app_id": settings.jaas_app_id,
+        "key_id": settings.jaas_key_id,
+        "key_file": str(settings.jaas_private_key_file),
+    }
+    public_key = (
+        load_private_key(settings.jaas_private_key_file)
+        .public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode("ascii")
+    )
+    blocks = [
+        _section("JaaS console, API keys page", _render("jaas/console.txt", **values)),
+        _section("public key for the JaaS console (from JAAS_PRIVATE_KEY_FILE)", public_key),
+        _section("notes", _render("jaas/notes.txt", **values)),
     ]
     return "\n".join(blocks)

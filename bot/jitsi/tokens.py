@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 import jwt
 
@@ -119,9 +119,39 @@ class Person:
     email: str | None = None
 
 
+class LinkSigner(Protocol):
+    """What the domain and delivery need from a Jitsi provider (self-hosted or JaaS)."""
+
+    def claims(
+        self,
+        *,
+        person: Person,
+        room: str,
+        role: Role,
+        features: Mapping[str, bool],
+        issued_at: datetime,
+        expires_at: datetime,
+    ) -> dict[str, Any]:
+        """The token payload for one person in one room."""
+        ...
+
+    def personal_link(
+        self,
+        *,
+        person: Person,
+        room: str,
+        role: Role,
+        features: Mapping[str, bool],
+        issued_at: datetime,
+        expires_at: datetime,
+    ) -> str:
+        """The signed link that person receives."""
+        ...
+
+
 @dataclass(frozen=True)
 class TokenSigner:
-    """Signs tokens for one Jitsi deployment (the bot's settings, in plain values)."""
+    """Signs tokens for one self-hosted Jitsi deployment (the bot's settings, in plain values)."""
 
     base_url: str
     app_id: str

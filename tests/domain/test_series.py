@@ -7,6 +7,7 @@ import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -15,6 +16,9 @@ from bot.domain import lookup, sittings
 from bot.timeparse import SeriesSittings
 from storage.db import make_engine, upgrade_database
 from tests.helpers import reset_database
+
+# Each test makes its database with _engine: TEST_DATABASE_URL's in the database pass.
+pytestmark = pytest.mark.database
 
 
 def _engine(path: Path) -> Engine:
