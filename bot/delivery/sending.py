@@ -41,7 +41,7 @@ from bot.delivery.texts import Tally, render_group_note, render_link_message, re
 from bot.domain import deep_links, links, people, sittings
 from bot.domain.values import Occurrence, Rules
 from bot.i18n import _, pick_language, use_language
-from bot.jitsi import Role, TokenSigner
+from bot.jitsi import LinkSigner, Role
 from bot.messaging import (
     Button,
     Keyboard,
@@ -140,7 +140,7 @@ class DeliveryService:
         self,
         *,
         engine: Engine,
-        signer: TokenSigner,
+        signer: LinkSigner,
         rules: Rules,
         messenger: Messenger,
         clock: Callable[[], datetime],
