@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
+import re
 import threading
+import warnings
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,14 +22,18 @@ from telegram.ext import (
     ChatMemberHandler,
     CommandHandler,
     ContextTypes,
+    ConversationHandler,
     MessageHandler,
+    TypeHandler,
     filters,
 )
+from telegram.warnings import PTBUserWarning
 
 from bot import buttons
 from bot.clock import system_clock
 from bot.config import SUPPORTED_LANGUAGES, Settings, token_signer
 from bot.delivery.sending import OUTBOX_TABLES, DeliveryService
+from bot.domain import drafts
 from bot.domain.values import Rules
 from bot.handlers import participation, people, ratelimit, roles, scheduling, series
 from bot.handlers.common import BotContext, guarded, in_reader_language, is_private, reply
@@ -36,12 +42,14 @@ from bot.handlers.ratelimit import PacedRateLimiter
 from bot.i18n import _, use_language
 from bot.services import Services
 from storage import heartbeat
-from storage.db import call_after_commit, make_engine, upgrade_database
+from storage.db import call_after_commit, make_engine, session_scope, upgrade_database
 
 log = logging.getLogger(__name__)
 
 SWEEP_JOB = "delivery-sweep"
 WAKE_JOB = "delivery-wake"
+DRAFT_PURGE_JOB = "draft-purge"
+DRAFT_PURGE_INTERVAL = 3600.0  # seconds; drafts live a day, an hour late to go is harmless
 COMMAND_SHOWN = 40  # characters of an unknown command repeated back
 
 
@@ -125,8 +133,12 @@ def build_application(
 
 
 def _register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    # Order matters: commands first, then the buttons by prefix, then free text, which only
-    # feeds the /schedule dialog and must never swallow a command.
+    # Order matters: the /schedule dialog first (it takes only its own answers, buttons and a
+    # bare /cancel, and lets everything else through), then commands, then the buttons by
+    # prefix, then free text outside the dialog, which must never swallow a command.
+    # New messages only: an edited "/cancel CODE" must not run a second time.
+    fresh = filters.UpdateType.MESSAGE
+    application.add_handler(_schedule_dialog(fresh))
     commands = {
         "start": people.start,
         "help": people.help_command,
@@ -150,32 +162,32 @@ def _register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) -
         "skip": series.skip,
         "move": series.move,
     }
-    # New messages only: an edited "/cancel CODE" must not run a second time.
-    fresh = filters.UpdateType.MESSAGE
     for name, callback in commands.items():
         application.add_handler(CommandHandler(name, callback, filters=fresh))
     application.add_handler(MessageHandler(fresh & filters.COMMAND, _unknown_command))
     # Each kind of button by its prefix (bot.buttons); a malformed press of a known kind gets
     # that kind's own refusal, anything else the catch-all below.
-    on_press = {
-        (buttons.ConfirmPreview, buttons.ChangePreview, buttons.DropPreview): (
-            scheduling.draft_button
-        ),
-        (buttons.Duration,): scheduling.duration_button,
-        (buttons.LeaveDialog,): scheduling.leave_dialog,
-        (buttons.Join,): participation.join_button,
-        (buttons.Decline,): participation.decline_button,
-        (buttons.InvitePick,): participation.invite_pick,
-        (buttons.MeetingButton,): participation.meeting_button,
-        (buttons.Page,): participation.page_button,
-        (buttons.CalendarFile,): series.ics_button,
-        (buttons.ConfirmSittingChange, buttons.DropSittingChange): series.sitting_change_button,
+    # (Change under a preview opens the dialog, so the dialog has it.)
+    on_press: dict[type[buttons.ButtonData], Callable[..., Any]] = {
+        buttons.ConfirmPreview: scheduling.confirm_preview,
+        buttons.DropPreview: scheduling.drop_preview,
+        # The dialog's buttons when no dialog is open: it ended, timed out or the bot restarted.
+        buttons.Duration: scheduling.question_closed,
+        buttons.LeaveDialog: scheduling.question_closed,
+        buttons.Join: participation.join_button,
+        buttons.Decline: participation.decline_button,
+        buttons.InvitePick: participation.invite_pick,
+        buttons.MeetingButton: participation.meeting_button,
+        buttons.Page: participation.page_button,
+        buttons.CalendarFile: series.ics_button,
+        buttons.ConfirmSittingChange: series.confirm_sitting_change,
+        buttons.DropSittingChange: series.drop_sitting_change,
     }
-    for kinds, callback in on_press.items():
-        application.add_handler(CallbackQueryHandler(callback, pattern=buttons.claimed_by(*kinds)))
+    for kind, callback in on_press.items():
+        application.add_handler(CallbackQueryHandler(callback, pattern=kind.claims))
     application.add_handler(CallbackQueryHandler(_unknown_button))
     application.add_handler(
-        MessageHandler(fresh & filters.TEXT & ~filters.COMMAND, scheduling.dialog_answer)
+        MessageHandler(fresh & filters.TEXT & ~filters.COMMAND, scheduling.stray_text)
     )
     # These two answer nobody, but whatever they write one day must be in the reader's language.
     application.add_handler(
@@ -187,6 +199,50 @@ def _register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) -
         )
     )
     application.add_error_handler(_on_error)
+
+
+def _schedule_dialog(fresh: filters.BaseFilter) -> ConversationHandler[BotContext]:
+    """The bare /schedule dialog: title, time, duration; one per person and chat, so that two
+    people in a group never answer each other's; it times out when nobody answers."""
+    answer = fresh & filters.TEXT & ~filters.COMMAND
+    bare = fresh & scheduling.BARE_COMMAND
+    with warnings.catch_warnings():
+        # per_message=False is meant: the dialog's buttons follow the person and chat, not one
+        # message (PTB warns that CallbackQueryHandlers are then not tracked per message).
+        warnings.filterwarnings(
+            "ignore", message=re.escape("If 'per_message=False'"), category=PTBUserWarning
+        )
+        return ConversationHandler(
+            entry_points=[
+                CommandHandler("schedule", scheduling.start_dialog, filters=bare),
+                CallbackQueryHandler(
+                    scheduling.change_preview, pattern=buttons.ChangePreview.claims
+                ),
+            ],
+            states={
+                scheduling.TITLE: [MessageHandler(answer, scheduling.answer_title)],
+                scheduling.WHEN: [MessageHandler(answer, scheduling.answer_when)],
+                scheduling.DURATION: [
+                    MessageHandler(answer, scheduling.answer_duration),
+                    CallbackQueryHandler(
+                        scheduling.duration_button, pattern=buttons.Duration.claims
+                    ),
+                ],
+                ConversationHandler.TIMEOUT: [TypeHandler(Update, scheduling.dialog_timed_out)],
+            },
+            fallbacks=[
+                # "/cancel CODE" cancels a meeting and leaves the dialog open.
+                CommandHandler("cancel", scheduling.cancel_dialog, filters=bare),
+                CallbackQueryHandler(scheduling.leave_dialog, pattern=buttons.LeaveDialog.claims),
+            ],
+            # A bare /schedule (or Change) in a dialog starts it over.
+            allow_reentry=True,
+            per_chat=True,
+            per_user=True,
+            per_message=False,
+            conversation_timeout=scheduling.DIALOG_TIMEOUT,
+            name="schedule-dialog",
+        )
 
 
 @guarded
@@ -264,6 +320,12 @@ async def _on_start(application: Application[Any, Any, Any, Any, Any, Any]) -> N
     # the start-up sweep is a one-off that runs as soon as the scheduler starts.
     job_queue.run_once(_sweep, when=0, name=WAKE_JOB)
     job_queue.run_repeating(_sweep, interval=interval, first=interval, name=SWEEP_JOB)
+    job_queue.run_repeating(
+        _purge_drafts,
+        interval=DRAFT_PURGE_INTERVAL,
+        first=DRAFT_PURGE_INTERVAL,
+        name=DRAFT_PURGE_JOB,
+    )
 
     loop = asyncio.get_running_loop()
     loop_thread = threading.get_ident()
@@ -297,6 +359,15 @@ async def _sweep(context: BotContext) -> None:
         if 0 < wait < interval:
             # PTB types job callbacks by the default context; ours is a subclass of it.
             context.job_queue.run_once(_sweep, when=wait, name=WAKE_JOB)  # type: ignore[arg-type]
+
+
+async def _purge_drafts(context: BotContext) -> None:
+    """Drop the previews and questions nobody answered within a day."""
+    services = context.services
+    with session_scope(services.engine) as session:
+        purged = drafts.purge_expired(session, now=services.clock())
+    if purged:
+        log.info("purged %d expired previews and questions", purged)
 
 
 async def _on_stop(application: Application[Any, Any, Any, Any, Any, Any]) -> None:

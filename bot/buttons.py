@@ -12,7 +12,6 @@ range, the right number of fields) and answers None to anything else, never rais
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, fields
 from enum import StrEnum
 from typing import Any, ClassVar, Self
@@ -295,8 +294,3 @@ def decode(data: object) -> ButtonData | None:
         return None
     kind = _BY_PREFIX.get(data.split(SEPARATOR, 1)[0])
     return kind.decode(data) if kind is not None else None
-
-
-def claimed_by(*kinds: type[ButtonData]) -> Callable[[object], bool]:
-    """A CallbackQueryHandler pattern: the data carries one of these kinds' prefixes."""
-    return lambda data: any(kind.claims(data) for kind in kinds)

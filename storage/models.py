@@ -225,6 +225,26 @@ class DeepLink(SQLModel, table=True):
     )
 
 
+class PendingAction(SQLModel, table=True):
+    """A preview or question waiting for its button (a draft), kept for a day.
+
+    In the database rather than in memory so that a button still works after a restart or
+    when another process takes the press; `bot.domain.drafts` reads, takes and purges them.
+    """
+
+    __tablename__ = "pending_action"
+
+    # Short and random: it travels in the buttons' callback data (bot.buttons).
+    id: str = Field(primary_key=True)
+    kind: str
+    user_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    chat_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    # Plain values only (text, numbers, ISO dates in UTC): what the preview showed.
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
+
+
 class AuditEvent(SQLModel, table=True):
     """Who changed what role, time or feature, and when."""
 

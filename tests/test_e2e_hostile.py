@@ -91,7 +91,7 @@ async def test_forged_buttons_change_nothing(bot: BotHarness, sandbox: Sandbox) 
         "ip:a:b": not_for_you, "mt:c": not_for_you, "mt::::": not_for_you,
         f"mt:c:{code}:extra": not_for_you, "mt:z:AAAAAA": not_for_you,
         "jn:a b": not_for_you, "ic:": not_for_you, "dc:!!": not_for_you,
-        "rs:x": "This button is no longer valid.", "dx:1": "This button is no longer valid.",
+        "dx": closed, "dx:1": closed, "rs:x": "This button is no longer valid.",
         "x" * 64: "This button is no longer valid.",
     }  # fmt: skip
     for data, refusal in expected.items():

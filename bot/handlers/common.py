@@ -57,7 +57,8 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
         return services
 
 
-Handler = Callable[[Update, BotContext], Awaitable[None]]
+# A handler returns None, or (in a ConversationHandler) the dialog's next state.
+Handler = Callable[[Update, BotContext], Awaitable[Any]]
 H = TypeVar("H", bound=Handler)
 # Any callback PTB runs for an update; the error handler gets `object` (maybe None) for it.
 AnyHandler = TypeVar("AnyHandler", bound=Callable[[Any, BotContext], Awaitable[None]])
@@ -188,10 +189,13 @@ def in_reader_language(handler: AnyHandler) -> AnyHandler:
 
 
 def guarded(handler: H) -> H:
-    """Register the user, answer in the reader's language, and turn refusals into replies."""
+    """Register the user, answer in the reader's language, and turn refusals into replies.
+
+    The handler's result is passed on; a refusal returns None, which keeps a dialog's step.
+    """
 
     @wraps(handler)
-    async def wrapper(update: Update, context: BotContext) -> None:
+    async def wrapper(update: Update, context: BotContext) -> Any:
         services = context.services
         tg_user = update.effective_user
         with session_scope(services.engine) as session:
@@ -203,9 +207,10 @@ def guarded(handler: H) -> H:
             language = reader_language(services, session, update)
         with use_language(language):
             try:
-                await handler(update, context)
+                return await handler(update, context)
             except DomainError as error:
                 await refuse(update, str(error))
+                return None
 
     return wrapper  # type: ignore[return-value]
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 import re
-import secrets
 from typing import Any
 
 from telegram import MessageEntity, Update
@@ -14,6 +13,7 @@ from bot.delivery import planning
 from bot.domain import (
     access,
     deep_links,
+    drafts,
     links,
     lookup,
     notices,
@@ -21,6 +21,7 @@ from bot.domain import (
     people,
     scheduling,
 )
+from bot.domain.drafts import PendingInvite
 from bot.domain.people import user_zone
 from bot.errors import NotAllowed
 from bot.handlers.arguments import person_named
@@ -37,7 +38,6 @@ from bot.handlers.common import (
     remember,
     reply,
 )
-from bot.handlers.scheduling import cancel_dialog
 from bot.i18n import _
 from bot.jitsi import Role
 from bot.messaging import Button, start_link
@@ -115,11 +115,15 @@ async def invite(update: Update, context: BotContext) -> None:
             update, _("Which meeting? Write /invite CODE @name (/meetings shows your codes).")
         )
         return
+    invitees = PendingInvite(user_ids=tuple(user_ids), usernames=tuple(usernames))
     if len(candidates) == 1:
-        await _invite_into(update, context, candidates[0].code, user_ids, usernames)
+        await _invite_into(update, context, candidates[0].code, invitees=invitees)
         return
-    pick_id = secrets.token_urlsafe(4)
-    _invite_picks(context)[pick_id] = (user_ids, usernames)
+    # Kept in the database until a meeting is picked: the question outlives a restart.
+    with session_scope(services.engine) as session:
+        pick_id = drafts.save(
+            session, value=invitees, user_id=tg_user.id, chat_id=chat.id, now=services.clock()
+        )
     await reply(
         update,
         _("Which meeting should they join?"),
@@ -135,24 +139,27 @@ async def invite(update: Update, context: BotContext) -> None:
     )
 
 
-def _invite_picks(context: BotContext) -> dict[str, tuple[list[int], list[str]]]:
-    """Invites waiting for their meeting to be picked, in the inviter's own user data."""
-    user_data: dict[Any, Any] = context.user_data if context.user_data is not None else {}
-    picks: dict[str, tuple[list[int], list[str]]] = user_data.setdefault("invite_picks", {})
-    return picks
-
-
 async def _invite_into(
     update: Update,
     context: BotContext,
     code: str,
-    user_ids: list[int],
-    usernames: list[str],
+    *,
+    invitees: PendingInvite | None = None,
+    pick_id: str | None = None,
 ) -> None:
+    """Invite people into the meeting `code`: `invitees`, or those the pick `pick_id` holds."""
     services = context.services
     now = services.clock()
     actor = await actor_for_meeting(update, context, code)
     with session_scope(services.engine) as session:
+        if pick_id is not None:
+            # Taken in the transaction that invites: a refusal below rolls the take back and
+            # leaves the question open for another of its meetings; a second press finds nothing.
+            invitees = drafts.take(
+                session, kind=PendingInvite, draft_id=pick_id, user_id=actor.user_id, now=now
+            ).value
+        assert invitees is not None
+        user_ids, usernames = list(invitees.user_ids), list(invitees.usernames)
         meeting = lookup.find_meeting(session, code)
         access.require_manager(session, meeting, actor)
         join_link = start_link(
@@ -205,18 +212,23 @@ def _render_invite_result(result: participation.InviteResult, code: str, join_li
 async def invite_pick(update: Update, context: BotContext) -> None:
     """The meeting buttons of an /invite that named no code."""
     query = update.callback_query
-    assert query is not None
+    tg_user = update.effective_user
+    assert query is not None and tg_user is not None
+    services = context.services
     button = pressed(update, InvitePick)
-    picks = _invite_picks(context)
-    picked = picks.get(button.pick_id) if button is not None else None
-    if button is None or picked is None:
-        await query.answer(not_for_you(), show_alert=True)
-        return
-    user_ids, usernames = picked
-    # Answered once, with the outcome: a refusal answers the press instead (see guarded),
-    # and leaves the question open for another of its meetings.
-    await _invite_into(update, context, button.code, user_ids, usernames)
-    picks.pop(button.pick_id, None)
+    if button is None:
+        raise NotAllowed(not_for_you())
+    # Whose question it is, before the meeting's rights are looked up for the presser.
+    with session_scope(services.engine) as session:
+        drafts.peek(
+            session,
+            kind=PendingInvite,
+            draft_id=button.pick_id,
+            user_id=tg_user.id,
+            now=services.clock(),
+        )
+    # Answered once, with the outcome: a refusal answers the press instead (see guarded).
+    await _invite_into(update, context, button.code, pick_id=button.pick_id)
     await query.answer()
 
 
@@ -498,11 +510,11 @@ async def _send_link_privately(update: Update, context: BotContext, code: str) -
 
 @guarded
 async def cancel(update: Update, context: BotContext) -> None:
-    """`/cancel CODE` cancels a meeting; a bare /cancel leaves the /schedule dialog."""
+    """`/cancel CODE` cancels a meeting (a bare /cancel in a /schedule dialog leaves it, see
+    bot/app.py)."""
     code = command_args(update).split(maxsplit=1)[0] if command_args(update) else ""
     if not code:
-        if not await cancel_dialog(update, context):
-            await refuse(update, _("Write /cancel CODE to cancel a meeting."))
+        await refuse(update, _("Write /cancel CODE to cancel a meeting."))
         return
     await _cancel(update, context, code)
 

@@ -1,32 +1,28 @@
-"""/schedule (one line or a short dialog), its Confirm / Change / Cancel buttons, /reschedule."""
+"""/schedule (one line or a short dialog), its Confirm / Change / Cancel buttons, /reschedule.
+
+The dialog runs in python-telegram-bot's ConversationHandler (wired in bot/app.py), one per
+person and chat; the answers so far live in memory with it. Previews live in the database
+(bot.domain.drafts), so their buttons still work after a restart.
+"""
 
 from __future__ import annotations
 
 import html
-import secrets
 from dataclasses import dataclass, replace
-from datetime import timedelta
 from typing import Any
 
-from telegram import Update
+from telegram import Message, Update
+from telegram.ext import ConversationHandler, filters
 
 from bot import timeparse
-from bot.buttons import (
-    ChangePreview,
-    ConfirmPreview,
-    DropPreview,
-    Duration,
-    Join,
-    LeaveDialog,
-    decode,
-)
-from bot.domain import access, deep_links, lookup, scheduling
+from bot.buttons import ChangePreview, ConfirmPreview, DropPreview, Duration, Join, LeaveDialog
+from bot.domain import access, deep_links, drafts, lookup, scheduling
+from bot.domain.drafts import MeetingPreview
 from bot.domain.people import user_zone
-from bot.domain.scheduling import Draft
+from bot.errors import DomainError
 from bot.handlers.arguments import required
 from bot.handlers.common import (
     BotContext,
-    actor_for,
     actor_for_meeting,
     command_args,
     guarded,
@@ -43,32 +39,42 @@ from storage.db import session_scope
 from storage.models import User
 
 DURATION_CHOICES = (30, 45, 60, 90)
-DEFAULT_DURATION = timedelta(minutes=60)
+# The dialog's steps (ConversationHandler states): which answer comes next.
+TITLE, WHEN, DURATION = range(3)
+END = ConversationHandler.END
+# A dialog nobody answers ends by itself: its answers are dropped and the person is told.
+DIALOG_TIMEOUT = 10 * 60.0
+
+
+class _BareCommand(filters.MessageFilter):
+    """A command with nothing after it ("/schedule", "/cancel@bot")."""
+
+    def filter(self, message: Message) -> bool:
+        return len((message.text or "").split(maxsplit=1)) == 1
+
+
+BARE_COMMAND = _BareCommand(name="bare command")
 
 
 @dataclass
-class PendingDraft:
-    """A meeting waiting for its organizer's Confirm (kept in memory, never in the database)."""
+class DialogAnswers:
+    """What a /schedule dialog was told so far."""
 
-    draft: Draft
-    chat_id: int
-    reschedule_code: str | None = None
-
-
-@dataclass
-class Dialog:
-    """Where a bare /schedule stands: which answer comes next."""
-
-    step: str
-    chat_id: int
     title: str = ""
     when: str = ""
 
 
-def _drafts(context: BotContext) -> dict[str, PendingDraft]:
+def _dialogs(context: BotContext) -> dict[int, DialogAnswers]:
+    """The person's open dialogs by chat (one person may run one in each chat)."""
     user_data: dict[Any, Any] = context.user_data if context.user_data is not None else {}
-    drafts: dict[str, PendingDraft] = user_data.setdefault("drafts", {})
-    return drafts
+    dialogs: dict[int, DialogAnswers] = user_data.setdefault("dialogs", {})
+    return dialogs
+
+
+def _chat_id(update: Update) -> int:
+    chat = update.effective_chat
+    assert chat is not None
+    return chat.id
 
 
 def _reader(context: BotContext, user_id: int) -> tuple[str, list[str]]:
@@ -79,8 +85,15 @@ def _reader(context: BotContext, user_id: int) -> tuple[str, list[str]]:
     return zone, list(dict.fromkeys([current_language(), "en"]))
 
 
-def _preview(pending: PendingDraft, draft_id: str) -> tuple[str, list[list[Button]]]:
-    draft = pending.draft
+def _when_question() -> str:
+    return _("When? For example “tomorrow 15:00”, “next monday 10:00” or “2026-12-01 10:00”.")
+
+
+# --- previews ------------------------------------------------------------------------------
+
+
+def _preview(preview: MeetingPreview, draft_id: str) -> tuple[str, list[list[Button]]]:
+    draft = preview.draft
     lines = [
         _("Please check:"),
         f"<b>{html.escape(draft.title)}</b>",
@@ -95,8 +108,8 @@ def _preview(pending: PendingDraft, draft_id: str) -> tuple[str, list[list[Butto
                 )
             )
         )
-    if pending.reschedule_code:
-        lines.insert(0, _("New time for {code}:").format(code=pending.reschedule_code))
+    if preview.reschedule_code:
+        lines.insert(0, _("New time for {code}:").format(code=preview.reschedule_code))
     keyboard = [
         [
             Button(_("Confirm"), data=ConfirmPreview(draft_id).encode()),
@@ -107,26 +120,29 @@ def _preview(pending: PendingDraft, draft_id: str) -> tuple[str, list[list[Butto
     return "\n".join(lines), keyboard
 
 
-async def _show_preview(update: Update, context: BotContext, pending: PendingDraft) -> None:
-    draft_id = secrets.token_urlsafe(6)
-    _drafts(context)[draft_id] = pending
-    text, keyboard = _preview(pending, draft_id)
+async def _show_preview(update: Update, context: BotContext, preview: MeetingPreview) -> None:
+    """Keep the preview in the database and show it with Confirm / Change / Cancel."""
+    tg_user = update.effective_user
+    assert tg_user is not None
+    services = context.services
+    with session_scope(services.engine) as session:
+        draft_id = drafts.save(
+            session,
+            value=preview,
+            user_id=tg_user.id,
+            chat_id=_chat_id(update),
+            now=services.clock(),
+        )
+    text, keyboard = _preview(preview, draft_id)
     await reply(update, text, keyboard)
 
 
 @guarded
 async def schedule(update: Update, context: BotContext) -> None:
-    """Plan a meeting: `Title | when | duration`, or a dialog when sent bare."""
+    """Plan a meeting in one line: `Title | when | duration` (a bare /schedule is the dialog)."""
     tg_user = update.effective_user
-    chat = update.effective_chat
-    assert tg_user is not None and chat is not None
+    assert tg_user is not None
     text = command_args(update)
-    if not text:
-        _set_dialog(context, Dialog(step="title", chat_id=chat.id))
-        await _ask(
-            update, _("What is the meeting called? (Reply to this message; /cancel stops.)")
-        )
-        return
     parts = [part.strip() for part in text.split("|")]
     usage = _("Write it as: /schedule Title | tomorrow 15:00 | 45m (or just /schedule).")
     if len(parts) < 2 or len(parts) > 3:
@@ -145,7 +161,11 @@ async def schedule(update: Update, context: BotContext) -> None:
         languages=languages,
         now=context.services.clock(),
     )
-    await _show_preview(update, context, PendingDraft(draft=draft, chat_id=chat.id))
+    await _show_preview(update, context, MeetingPreview(draft))
+
+
+# --- the dialog ----------------------------------------------------------------------------
+# Each step returns the next state; a refusal (guarded) returns None, which keeps the step.
 
 
 async def _ask(update: Update, question: str) -> None:
@@ -156,189 +176,247 @@ async def _ask(update: Update, question: str) -> None:
         await reply(update, question, ask=True)
 
 
-def _set_dialog(context: BotContext, dialog: Dialog | None) -> None:
-    if context.user_data is None:
-        return
-    if dialog is None:
-        context.user_data.pop("dialog", None)
-    else:
-        context.user_data["dialog"] = dialog
-
-
-def _dialog(context: BotContext) -> Dialog | None:
-    dialog = context.user_data.get("dialog") if context.user_data is not None else None
-    return dialog if isinstance(dialog, Dialog) else None
+@guarded
+async def start_dialog(update: Update, context: BotContext) -> int:
+    """A bare /schedule: ask for the title (a dialog already open starts over)."""
+    _dialogs(context)[_chat_id(update)] = DialogAnswers()
+    await _ask(update, _("What is the meeting called? (Reply to this message; /cancel stops.)"))
+    return TITLE
 
 
 @guarded
-async def dialog_answer(update: Update, context: BotContext) -> None:
-    """The next answer in a /schedule dialog (title, time, duration)."""
-    dialog = _dialog(context)
-    chat = update.effective_chat
-    tg_user = update.effective_user
+async def answer_title(update: Update, context: BotContext) -> int:
+    """The title; then ask when."""
     message = update.effective_message
-    if dialog is None or chat is None or tg_user is None or message is None:
-        if is_private(update):
-            await reply(update, _("Send /help to see what I can do."))
-        return
-    if dialog.chat_id != chat.id:
-        return
+    assert message is not None
+    title = scheduling.check_title(message.text or "")
+    _dialogs(context).setdefault(_chat_id(update), DialogAnswers()).title = title
+    await _ask(update, _when_question())
+    return WHEN
+
+
+@guarded
+async def answer_when(update: Update, context: BotContext) -> int:
+    """The time; then ask how long."""
+    message = update.effective_message
+    tg_user = update.effective_user
+    assert message is not None and tg_user is not None
     text = (message.text or "").strip()
     zone, languages = _reader(context, tg_user.id)
-    now = context.services.clock()
-    if dialog.step == "title":
-        dialog.title = scheduling.check_title(text)
-        dialog.step = "when"
-        await _ask(
-            update,
-            _("When? For example “tomorrow 15:00”, “next monday 10:00” or “2026-12-01 10:00”."),
-        )
-        return
-    if dialog.step == "when":
-        scheduling.parse_start(text, zone=zone, languages=languages, now=now)
-        dialog.when = text
-        dialog.step = "duration"
-        await reply(
-            update,
-            _("How long? Tap a button or write e.g. 1h30."),
+    scheduling.parse_start(text, zone=zone, languages=languages, now=context.services.clock())
+    _dialogs(context).setdefault(_chat_id(update), DialogAnswers()).when = text
+    await reply(
+        update,
+        _("How long? Tap a button or write e.g. 1h30."),
+        [
             [
-                [
-                    Button(f"{minutes} min", data=Duration(minutes).encode())
-                    for minutes in DURATION_CHOICES
-                ],
-                [Button(_("Cancel"), data=LeaveDialog().encode())],
+                Button(f"{minutes} min", data=Duration(minutes).encode())
+                for minutes in DURATION_CHOICES
             ],
-        )
-        return
-    await _finish_dialog(update, context, dialog, text)
+            [Button(_("Cancel"), data=LeaveDialog().encode())],
+        ],
+    )
+    return DURATION
 
 
-async def _finish_dialog(
-    update: Update, context: BotContext, dialog: Dialog, duration: str
-) -> None:
+@guarded
+async def answer_duration(update: Update, context: BotContext) -> int:
+    """A typed duration: the preview."""
+    message = update.effective_message
+    assert message is not None
+    await _finish_dialog(update, context, (message.text or "").strip())
+    return END
+
+
+@guarded
+async def duration_button(update: Update, context: BotContext) -> int | None:
+    """A duration button: the preview."""
+    query = update.callback_query
+    assert query is not None
+    button = pressed(update, Duration)
+    if button is None or button.minutes not in DURATION_CHOICES:
+        await query.answer(_("This question is closed. Start again with /schedule."))
+        return None
+    # Answered after the preview: a refusal (the time has passed meanwhile) is the answer.
+    await _finish_dialog(update, context, f"{button.minutes}m")
+    await query.answer()
+    return END
+
+
+async def _finish_dialog(update: Update, context: BotContext, duration: str) -> None:
     tg_user = update.effective_user
     assert tg_user is not None
+    answers = _dialogs(context).get(_chat_id(update), DialogAnswers())
     zone, languages = _reader(context, tg_user.id)
     draft = scheduling.make_draft(
-        title=dialog.title,
-        when=dialog.when,
+        title=answers.title,
+        when=answers.when,
         duration=duration,
         zone=zone,
         languages=languages,
         now=context.services.clock(),
     )
-    _set_dialog(context, None)
-    await _show_preview(update, context, PendingDraft(draft=draft, chat_id=dialog.chat_id))
+    _dialogs(context).pop(_chat_id(update), None)
+    await _show_preview(update, context, MeetingPreview(draft))
 
 
 @guarded
-async def duration_button(update: Update, context: BotContext) -> None:
-    """A duration button in the dialog."""
-    query = update.callback_query
-    assert query is not None
-    dialog = _dialog(context)
-    button = pressed(update, Duration)
-    if (
-        dialog is None
-        or dialog.step != "duration"
-        or button is None
-        or button.minutes not in DURATION_CHOICES
-    ):
-        await query.answer(_("This question is closed. Start again with /schedule."))
-        return
-    # Answered after the preview: a refusal (the time has passed meanwhile) is the answer.
-    await _finish_dialog(update, context, dialog, f"{button.minutes}m")
-    await query.answer()
-
-
-@guarded
-async def leave_dialog(update: Update, context: BotContext) -> None:
+async def leave_dialog(update: Update, context: BotContext) -> int | None:
     """The dialog's Cancel button."""
     query = update.callback_query
     assert query is not None
     if pressed(update, LeaveDialog) is None:
-        await query.answer(_("This button is no longer valid."))
-        return
-    _set_dialog(context, None)
+        await query.answer(_("This question is closed. Start again with /schedule."))
+        return None
+    _dialogs(context).pop(_chat_id(update), None)
     await query.answer(_("Cancelled."))
     if query.message is not None:
         await query.edit_message_reply_markup(None)
     await reply(update, _("Cancelled. Nothing was saved."))
-
-
-async def cancel_dialog(update: Update, context: BotContext) -> bool:
-    """A bare /cancel: leave the dialog; False when there was none."""
-    if _dialog(context) is None:
-        return False
-    _set_dialog(context, None)
-    await reply(update, _("Cancelled. Nothing was saved."))
-    return True
+    return END
 
 
 @guarded
-async def draft_button(update: Update, context: BotContext) -> None:
-    """Confirm, Change or Cancel under a preview."""
+async def cancel_dialog(update: Update, context: BotContext) -> int:
+    """A bare /cancel in a dialog: leave it."""
+    _dialogs(context).pop(_chat_id(update), None)
+    await reply(update, _("Cancelled. Nothing was saved."))
+    return END
+
+
+@guarded
+async def dialog_timed_out(update: Update, context: BotContext) -> None:
+    """Nobody answered the dialog for DIALOG_TIMEOUT: drop it and say so."""
+    if _dialogs(context).pop(_chat_id(update), None) is None:
+        return  # ended otherwise meanwhile
+    await reply(
+        update,
+        _("The /schedule dialog timed out; nothing was saved. Send /schedule to start again."),
+    )
+
+
+@guarded
+async def question_closed(update: Update, context: BotContext) -> None:
+    """A dialog's button when no dialog is open (it ended, timed out, or the bot restarted)."""
     query = update.callback_query
     assert query is not None
-    button = decode(query.data)
-    if not isinstance(button, ConfirmPreview | ChangePreview | DropPreview):
-        button = None
-    pending = _drafts(context).get(button.draft_id) if button is not None else None
-    if button is None or pending is None:
-        # Drafts live in the pressing user's own data: anyone else's press lands here too.
-        await query.answer(
-            _("This preview is not yours or has expired. Send /schedule again."), show_alert=True
-        )
-        return
-    draft_id = button.draft_id
-    if isinstance(button, DropPreview):
-        _drafts(context).pop(draft_id, None)
-        await query.answer(_("Cancelled."))
-        await query.edit_message_text(_("Cancelled. Nothing was saved."))
-        return
-    if isinstance(button, ChangePreview):
-        _drafts(context).pop(draft_id, None)
-        await query.answer()
-        if pending.reschedule_code:
-            await query.edit_message_text(
-                _("Send the new time: /reschedule {code} next friday 10:00").format(
-                    code=pending.reschedule_code
-                )
+    await query.answer(_("This question is closed. Start again with /schedule."))
+
+
+@guarded
+async def stray_text(update: Update, context: BotContext) -> None:
+    """A plain message outside any dialog: point to /help (in private; groups stay quiet)."""
+    if is_private(update):
+        await reply(update, _("Send /help to see what I can do."))
+
+
+# --- the preview's buttons -----------------------------------------------------------------
+
+
+def _draft_id(
+    update: Update, kind: type[ConfirmPreview | ChangePreview | DropPreview]
+) -> str | None:
+    button = pressed(update, kind)
+    return button.draft_id if button is not None else None
+
+
+@guarded
+async def change_preview(update: Update, context: BotContext) -> int:
+    """Change under a preview: a /schedule one goes back to the dialog's time question."""
+    query = update.callback_query
+    tg_user = update.effective_user
+    assert query is not None and tg_user is not None
+    services = context.services
+    try:
+        with session_scope(services.engine) as session:
+            saved = drafts.take(
+                session,
+                kind=MeetingPreview,
+                draft_id=_draft_id(update, ChangePreview),
+                user_id=tg_user.id,
+                now=services.clock(),
             )
-            return
-        chat = update.effective_chat
-        assert chat is not None
-        _set_dialog(context, Dialog(step="when", chat_id=chat.id, title=pending.draft.title))
+    except DomainError as error:
+        # Refused here rather than by guarded: this press opens no dialog (END), and one left
+        # open would later time out at a person who never started it.
+        await refuse(update, str(error))
+        return END
+    await query.answer()
+    preview = saved.value
+    if preview.reschedule_code:
         await query.edit_message_text(
-            _("When? For example “tomorrow 15:00”, “next monday 10:00” or “2026-12-01 10:00”.")
+            _("Send the new time: /reschedule {code} next friday 10:00").format(
+                code=preview.reschedule_code
+            )
         )
-        return
-    _drafts(context).pop(draft_id, None)
-    if pending.reschedule_code:
-        await _confirm_reschedule(update, context, pending)
+        return END
+    _dialogs(context)[_chat_id(update)] = DialogAnswers(title=preview.draft.title)
+    await query.edit_message_text(_when_question())
+    return WHEN
+
+
+@guarded
+async def drop_preview(update: Update, context: BotContext) -> None:
+    """Cancel under a preview."""
+    query = update.callback_query
+    tg_user = update.effective_user
+    assert query is not None and tg_user is not None
+    with session_scope(context.services.engine) as session:
+        drafts.discard(
+            session,
+            kind=MeetingPreview,
+            draft_id=_draft_id(update, DropPreview),
+            user_id=tg_user.id,
+        )
+    await query.answer(_("Cancelled."))
+    await query.edit_message_text(_("Cancelled. Nothing was saved."))
+
+
+@guarded
+async def confirm_preview(update: Update, context: BotContext) -> None:
+    """Confirm under a preview: save the meeting, or move it for a /reschedule."""
+    tg_user = update.effective_user
+    assert tg_user is not None
+    services = context.services
+    draft_id = _draft_id(update, ConfirmPreview)
+    with session_scope(services.engine) as session:
+        saved = drafts.peek(
+            session,
+            kind=MeetingPreview,
+            draft_id=draft_id,
+            user_id=tg_user.id,
+            now=services.clock(),
+        )
+    if saved.value.reschedule_code:
+        await _confirm_reschedule(update, context, draft_id, saved.value.reschedule_code)
     else:
-        await _confirm_schedule(update, context, pending)
+        await _confirm_schedule(update, context, draft_id)
 
 
-async def _confirm_schedule(update: Update, context: BotContext, pending: PendingDraft) -> None:
+async def _confirm_schedule(update: Update, context: BotContext, draft_id: str | None) -> None:
     query = update.callback_query
     tg_user = update.effective_user
     assert query is not None and tg_user is not None
     services = context.services
     now = services.clock()
-    in_group = pending.chat_id < 0
     with session_scope(services.engine) as session:
+        # Taken in the transaction that saves the meeting: a second press finds nothing.
+        saved = drafts.take(
+            session, kind=MeetingPreview, draft_id=draft_id, user_id=tg_user.id, now=now
+        )
+        draft = saved.value.draft
+        in_group = saved.chat_id < 0
         meeting = scheduling.create_meeting(
             session,
-            draft=pending.draft,
+            draft=draft,
             organizer_id=tg_user.id,
-            chat_id=pending.chat_id if in_group else None,
+            chat_id=saved.chat_id if in_group else None,
             rules=services.rules,
             now=now,
         )
         join_payload = deep_links.deep_link(session, meeting=meeting, kind="join", now=now)
         link_payload = deep_links.deep_link(session, meeting=meeting, kind="link", now=now)
-        card = render_meeting_card(meeting, session, pending.draft.zone, now)
+        card = render_meeting_card(meeting, session, draft.zone, now)
         code = meeting.code
     await query.answer(_("Saved."))
     bot_name = context.bot.username
@@ -377,12 +455,14 @@ async def _confirm_schedule(update: Update, context: BotContext, pending: Pendin
     )
 
 
+# --- /reschedule ---------------------------------------------------------------------------
+
+
 @guarded
 async def reschedule(update: Update, context: BotContext) -> None:
     """`/reschedule CODE new time [| duration]`: owners and admins only, confirmed first."""
     tg_user = update.effective_user
-    chat = update.effective_chat
-    assert tg_user is not None and chat is not None
+    assert tg_user is not None
     code, _sep, rest = command_args(update).partition(" ")
     usage = _("Write it as: /reschedule CODE next friday 10:00 (| 45m).")
     if not code:
@@ -408,23 +488,26 @@ async def reschedule(update: Update, context: BotContext) -> None:
     )
     if not duration.strip():
         draft = replace(draft, ends_at=draft.starts_at + (meeting.ends_at - meeting.starts_at))
-    await _show_preview(
-        update, context, PendingDraft(draft=draft, chat_id=chat.id, reschedule_code=meeting.code)
-    )
+    await _show_preview(update, context, MeetingPreview(draft, reschedule_code=meeting.code))
 
 
-async def _confirm_reschedule(update: Update, context: BotContext, pending: PendingDraft) -> None:
+async def _confirm_reschedule(
+    update: Update, context: BotContext, draft_id: str | None, code: str
+) -> None:
     query = update.callback_query
-    assert query is not None and pending.reschedule_code is not None
+    tg_user = update.effective_user
+    assert query is not None and tg_user is not None
     services = context.services
     now = services.clock()
-    with session_scope(services.engine) as session:
-        meeting = lookup.find_meeting(session, pending.reschedule_code)
     # Rights are checked again at Confirm: they may have changed since the preview.
-    actor = await actor_for(update, context, meeting.chat_id)
+    actor = await actor_for_meeting(update, context, code)
     with session_scope(services.engine) as session:
-        meeting = lookup.find_meeting(session, pending.reschedule_code)
-        scheduling.reschedule(session, meeting=meeting, actor=actor, draft=pending.draft, now=now)
-        card = render_meeting_card(meeting, session, pending.draft.zone, now)
+        saved = drafts.take(
+            session, kind=MeetingPreview, draft_id=draft_id, user_id=tg_user.id, now=now
+        )
+        meeting = lookup.find_meeting(session, code)
+        draft = saved.value.draft
+        scheduling.reschedule(session, meeting=meeting, actor=actor, draft=draft, now=now)
+        card = render_meeting_card(meeting, session, draft.zone, now)
     await query.answer(_("Saved."))
     await query.edit_message_text(_("Moved:") + "\n" + card, parse_mode="HTML")

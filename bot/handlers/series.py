@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import html
-import secrets
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from telegram import Update
 
-from bot.buttons import CalendarFile, ConfirmSittingChange, DropSittingChange, decode
-from bot.domain import access, lookup, scheduling, series
+from bot.buttons import CalendarFile, ConfirmSittingChange, DropSittingChange
+from bot.domain import access, drafts, lookup, scheduling, series
+from bot.domain.drafts import SittingChange
 from bot.domain.people import user_zone
 from bot.domain.values import Actor
 from bot.errors import InvalidInput, NotAllowed
@@ -87,26 +85,11 @@ async def move(update: Update, context: BotContext) -> None:
     await _change_sitting(update, context, move=True)
 
 
-@dataclass(frozen=True)
-class PendingSittingChange:
-    """A skip or move waiting for the owner's Confirm (in memory, like a /schedule preview)."""
-
-    code: str
-    original: datetime
-    new_start: datetime | None
-    zone: str
-
-
-def _pending_changes(context: BotContext) -> dict[str, PendingSittingChange]:
-    user_data: dict[Any, Any] = context.user_data if context.user_data is not None else {}
-    pending: dict[str, PendingSittingChange] = user_data.setdefault("sitting_changes", {})
-    return pending
-
-
 async def _change_sitting(update: Update, context: BotContext, *, move: bool) -> None:
     """Read a /skip or /move, check the rights, and ask for Confirm before changing anything."""
     tg_user = update.effective_user
-    assert tg_user is not None
+    chat = update.effective_chat
+    assert tg_user is not None and chat is not None
     code, _sep, rest = command_args(update).partition(" ")
     usage = (
         _("Write /move CODE new time, or /move CODE date | new time.")
@@ -138,8 +121,15 @@ async def _change_sitting(update: Update, context: BotContext, *, move: bool) ->
         usage=usage,
         now=now,
     )
-    change_id = secrets.token_urlsafe(6)
-    _pending_changes(context)[change_id] = PendingSittingChange(code, original, new_start, zone)
+    # Kept in the database, like a /schedule preview: its Confirm outlives a restart.
+    with session_scope(services.engine) as session:
+        change_id = drafts.save(
+            session,
+            value=SittingChange(code=code, original=original, new_start=new_start, zone=zone),
+            user_id=tg_user.id,
+            chat_id=chat.id,
+            now=now,
+        )
     await reply(
         update,
         _("Please check:")
@@ -184,20 +174,24 @@ def _read_sitting_change(
 
 
 def _save_sitting_change(
-    services: Services, pending: PendingSittingChange, actor: Actor, now: datetime
-) -> str:
-    """Skip or move the sitting (in a worker thread, with its own session); returns the title."""
+    services: Services, *, draft_id: str | None, actor: Actor, now: datetime
+) -> tuple[str, SittingChange]:
+    """Take the preview and skip or move its sitting, in one transaction (in a worker thread,
+    with its own session); returns the title and the change."""
     with session_scope(services.engine) as session:
-        meeting = lookup.find_meeting(session, pending.code)
+        change = drafts.take(
+            session, kind=SittingChange, draft_id=draft_id, user_id=actor.user_id, now=now
+        ).value
+        meeting = lookup.find_meeting(session, change.code)
         series.change_occurrence(
             session,
             meeting=meeting,
             actor=actor,
-            original_start=pending.original,
-            new_start=pending.new_start,
+            original_start=change.original,
+            new_start=change.new_start,
             now=now,
         )
-        return meeting.title
+        return meeting.title, change
 
 
 def _describe_change(original: datetime, new_start: datetime | None, zone: str) -> str:
@@ -208,31 +202,48 @@ def _describe_change(original: datetime, new_start: datetime | None, zone: str) 
     )
 
 
+def _change_id(update: Update, kind: type[ConfirmSittingChange | DropSittingChange]) -> str | None:
+    button = pressed(update, kind)
+    return button.draft_id if button is not None else None
+
+
 @guarded
-async def sitting_change_button(update: Update, context: BotContext) -> None:
-    """Confirm or Cancel under a /skip or /move preview (rights are checked again here)."""
+async def confirm_sitting_change(update: Update, context: BotContext) -> None:
+    """Confirm under a /skip or /move preview (rights are checked again here)."""
     query = update.callback_query
-    assert query is not None
-    button = decode(query.data)
-    if not isinstance(button, ConfirmSittingChange | DropSittingChange):
-        button = None
-    pending = _pending_changes(context).pop(button.draft_id, None) if button else None
-    if pending is None:
-        await query.answer(
-            _("This preview is not yours or has expired. Send /schedule again."), show_alert=True
-        )
-        return
-    if isinstance(button, DropSittingChange):
-        await query.answer(_("Cancelled."))
-        await query.edit_message_text(_("Cancelled. Nothing was saved."))
-        return
+    tg_user = update.effective_user
+    assert query is not None and tg_user is not None
     services = context.services
     now = services.clock()
-    actor = await actor_for_meeting(update, context, pending.code)
-    title = await asyncio.to_thread(_save_sitting_change, services, pending, actor, now)
+    draft_id = _change_id(update, ConfirmSittingChange)
+    with session_scope(services.engine) as session:
+        code = drafts.peek(
+            session, kind=SittingChange, draft_id=draft_id, user_id=tg_user.id, now=now
+        ).value.code
+    actor = await actor_for_meeting(update, context, code)
+    title, change = await asyncio.to_thread(
+        _save_sitting_change, services, draft_id=draft_id, actor=actor, now=now
+    )
     await query.answer(_("Saved."))
     await query.edit_message_text(
         f"<b>{html.escape(title)}</b>\n"
-        + html.escape(_describe_change(pending.original, pending.new_start, pending.zone)),
+        + html.escape(_describe_change(change.original, change.new_start, change.zone)),
         parse_mode="HTML",
     )
+
+
+@guarded
+async def drop_sitting_change(update: Update, context: BotContext) -> None:
+    """Cancel under a /skip or /move preview."""
+    query = update.callback_query
+    tg_user = update.effective_user
+    assert query is not None and tg_user is not None
+    with session_scope(context.services.engine) as session:
+        drafts.discard(
+            session,
+            kind=SittingChange,
+            draft_id=_change_id(update, DropSittingChange),
+            user_id=tg_user.id,
+        )
+    await query.answer(_("Cancelled."))
+    await query.edit_message_text(_("Cancelled. Nothing was saved."))
