@@ -94,8 +94,12 @@ def run_command(argv: Sequence[str]) -> int:
     """Run the bot: long polling, or a webhook behind a reverse proxy."""
     parser = _Parser(prog="python -m bot run", description=run_command.__doc__)
     parser.add_argument("--webhook-url", help="public HTTPS URL Telegram posts updates to")
-    parser.add_argument("--listen", default="127.0.0.1", help="address to listen on")
-    parser.add_argument("--port", type=int, default=8443, help="port to listen on")
+    parser.add_argument(
+        "--listen", default="127.0.0.1", help="address to listen on (without PUBLIC_URL)"
+    )
+    parser.add_argument(
+        "--port", type=int, default=8443, help="port to listen on (without PUBLIC_URL)"
+    )
     parser.add_argument("--secret-token", help="X-Telegram-Bot-Api-Secret-Token to require")
     args = parser.parse_args(argv)
     try:
@@ -107,6 +111,14 @@ def run_command(argv: Sequence[str]) -> int:
     from bot.logs import configure_logging
 
     configure_logging(settings.log_level, _secrets_of(settings))
+    if args.webhook_url and settings.public_url:
+        # One web server for both: click-time links and Telegram's updates, on WEB_LISTEN.
+        from bot.app import run_with_own_webhook
+        from bot.web import Webhook
+
+        webhook = Webhook(url=args.webhook_url, secret_token=args.secret_token)
+        run_with_own_webhook(build_application(settings, webhook=webhook))
+        return 0
     application = build_application(settings)
     if args.webhook_url:
         from urllib.parse import urlsplit

@@ -6,6 +6,7 @@ import asyncio
 import html
 import logging
 import re
+import signal
 import threading
 import warnings
 from collections.abc import Callable
@@ -41,6 +42,7 @@ from bot.handlers.messenger import TelegramMessenger
 from bot.handlers.ratelimit import PacedRateLimiter
 from bot.i18n import _, use_language
 from bot.services import Services
+from bot.web import Webhook, WebServer
 from storage import heartbeat
 from storage.db import call_after_commit, make_engine, session_scope, upgrade_database
 
@@ -61,6 +63,8 @@ def rules_from(settings: Settings) -> Rules:
         token_grace=timedelta(minutes=settings.token_grace_minutes),
         default_zone=settings.default_timezone,
         admin_ids=settings.admin_ids,
+        public_url=settings.public_url,
+        link_key=settings.link_handle_key() if settings.public_url else b"",
     )
 
 
@@ -99,8 +103,15 @@ def build_application(
     sweep_interval: float = 60.0,
     rate_limit_scale: float = 1.0,
     application_class: type[Application[Any, Any, Any, Any, Any, Any]] = Application,
+    webhook: Webhook | None = None,
 ) -> Application[Any, Any, Any, Any, Any, Any]:
-    """The bot, ready for run_polling / run_webhook (or initialize/start in tests)."""
+    """The bot, ready for run_polling / run_webhook (or initialize/start in tests).
+
+    With `webhook` (needs PUBLIC_URL), the bot's own web server takes Telegram's updates: run
+    it with run_with_own_webhook.
+    """
+    if webhook is not None and settings.public_url is None:
+        raise ValueError("a webhook on the bot's own web server needs PUBLIC_URL")
     engine = engine or make_engine(settings.database_url)
     upgrade_database(engine)
     services = Services(
@@ -124,6 +135,7 @@ def build_application(
     )
     application.bot_data["services"] = services
     application.bot_data["sweep_interval"] = sweep_interval
+    application.bot_data["webhook"] = webhook
     # The pace the delivery sweep plans fan-outs at: what the rate limiter sustains.
     paid = settings.allow_paid_broadcast
     per_second = ratelimit.PAID_PER_SECOND if paid else ratelimit.GLOBAL_PER_SECOND
@@ -342,6 +354,26 @@ async def _on_start(application: Application[Any, Any, Any, Any, Any, Any]) -> N
 
     # Any commit that owes someone a message rings the sender; no handler has to remember.
     application.bot_data["stop_waking"] = call_after_commit(services.engine, OUTBOX_TABLES, wake)
+    await _start_web(application)
+
+
+async def _start_web(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """With PUBLIC_URL: the web server for click-time links (and the webhook, when on)."""
+    services: Services = application.bot_data["services"]
+    if services.settings.public_url is None:
+        return
+    webhook: Webhook | None = application.bot_data.get("webhook")
+
+    async def feed_update(data: dict[str, Any]) -> None:
+        await application.update_queue.put(Update.de_json(data, application.bot))
+
+    server = WebServer(services, webhook=webhook, feed_update=feed_update)
+    await server.start()
+    application.bot_data["web_server"] = server
+    if webhook is not None:
+        await application.bot.set_webhook(
+            webhook.url, secret_token=webhook.secret_token, allowed_updates=Update.ALL_TYPES
+        )
 
 
 async def _sweep(context: BotContext) -> None:
@@ -373,7 +405,36 @@ async def _purge_drafts(context: BotContext) -> None:
 async def _on_stop(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Close the database (what was not sent yet waits in it for the next start)."""
     services: Services = application.bot_data["services"]
+    server = application.bot_data.pop("web_server", None)
+    if server is not None:
+        await server.stop()
     stop_waking = application.bot_data.pop("stop_waking", None)
     if stop_waking is not None:
         stop_waking()
     services.engine.dispose()
+
+
+def run_with_own_webhook(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Run until SIGINT or SIGTERM, Telegram's updates arriving at the bot's own web server
+    (python-telegram-bot's run_webhook would start a second server of its own)."""
+    asyncio.run(_serve(application))
+
+
+async def _serve(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for stop_signal in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(stop_signal, stop.set)
+    # The order run_webhook uses: initialize, post_init, start; then the reverse.
+    await application.initialize()
+    try:
+        assert application.post_init is not None
+        await application.post_init(application)
+        await application.start()
+        await stop.wait()
+    finally:
+        if application.running:
+            await application.stop()
+        await application.shutdown()
+        if application.post_shutdown is not None:
+            await application.post_shutdown(application)

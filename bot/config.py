@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import re
 import zoneinfo
 from enum import StrEnum
 from pathlib import Path
@@ -56,6 +59,8 @@ class Settings(BaseSettings):
     default_language: str = "en"
     log_level: str = "INFO"
     allow_paid_broadcast: bool = False
+    public_url: str | None = None
+    web_listen: str = "127.0.0.1:8080"
 
     @field_validator("telegram_api_base_url")
     @classmethod
@@ -83,6 +88,24 @@ class Settings(BaseSettings):
         if parts.path.strip("/").count("/") > 0:
             raise ValueError("expected at most one path part, the tenant: https://host/<tenant>")
         return value.rstrip("/")
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        parts = _require_http_url(value.strip())
+        if parts.query or parts.fragment or value.strip().endswith(("?", "#")):
+            raise ValueError(
+                "expected the bot's own address without ? or #, e.g. https://meet.example.com/bot"
+            )
+        return value.strip().rstrip("/")
+
+    @field_validator("web_listen")
+    @classmethod
+    def _web_listen(cls, value: str) -> str:
+        listen_address(value)
+        return value.strip()
 
     @field_validator("jitsi_app_id")
     @classmethod
@@ -236,6 +259,26 @@ class Settings(BaseSettings):
             return "RS256"
         return "HS256"
 
+    @property
+    def web_address(self) -> tuple[str, int]:
+        """Where the web server listens: WEB_LISTEN as host and port."""
+        return listen_address(self.web_listen)
+
+    @property
+    def web_path(self) -> str:
+        """The path PUBLIC_URL puts the web side under ("" for a host of its own)."""
+        return urlsplit(self.public_url or "").path.rstrip("/")
+
+    def link_handle_key(self) -> bytes:
+        """The key /j/ handles are derived with, from the Jitsi signing key.
+
+        Whoever holds the signing key can enter every room anyway, so the handles add no new
+        secret to keep; changing the key changes every handle (links already sent then 404).
+        """
+        return hmac.new(
+            self.signing_key().encode(), b"meeting-bot /j/ link handles", hashlib.sha256
+        ).digest()
+
     def signing_key(self) -> str:
         """The secret or PEM private key that tokens are signed with."""
         if self.jitsi_provider is JitsiProvider.JAAS:
@@ -260,6 +303,22 @@ def _require_http_url(value: str) -> Any:
     if parts.scheme not in {"http", "https"} or not parts.hostname:
         raise ValueError("expected an http:// or https:// URL with a host")
     return parts
+
+
+_LISTEN = re.compile(
+    r"^(?:\[(?P<v6>[0-9A-Fa-f:.]+)\]|(?P<host>[A-Za-z0-9.-]+)):(?P<port>\d{1,5})$"
+)
+
+
+def listen_address(value: str) -> tuple[str, int]:
+    """host:port (an IPv6 host in brackets) as a pair, or ValueError saying what is expected."""
+    match = _LISTEN.match(value.strip())
+    port = int(match.group("port")) if match else 0
+    if match is None or not 0 < port < 65536:
+        raise ValueError(
+            "expected host:port with a port from 1 to 65535, e.g. 127.0.0.1:8080 or [::1]:8080"
+        )
+    return match.group("v6") or match.group("host"), port
 
 
 def load_settings(**overrides: Any) -> Settings:

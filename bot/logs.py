@@ -1,4 +1,5 @@
-"""Logging that never shows the bot token, the Jitsi secret or a token link."""
+"""Logging that never shows the bot token, the Jitsi secret, a token link or a click-time
+link's handle."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from collections.abc import Iterable
 _JWT_IN_URL = re.compile(r"([?#&]jwt=)[A-Za-z0-9_\-\.]+")
 _BARE_JWT = re.compile(r"eyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+")
 _BOT_TOKEN = re.compile(r"\b\d{5,}:[A-Za-z0-9_\-]{20,}\b")
+# A click-time link's handle (PUBLIC_URL/j/<handle>) is a bearer secret like a token.
+_CLICK_HANDLE = re.compile(r"(/j/)[A-Za-z0-9_\-]{16,}")
 
 
 class RedactingFilter(logging.Filter):
@@ -24,6 +27,7 @@ class RedactingFilter(logging.Filter):
             text = text.replace(secret, "[redacted]")
         text = _JWT_IN_URL.sub(r"\1[redacted]", text)
         text = _BARE_JWT.sub("[redacted-jwt]", text)
+        text = _CLICK_HANDLE.sub(r"\1[redacted]", text)
         return _BOT_TOKEN.sub("[redacted-bot-token]", text)
 
     def filter(self, record: logging.LogRecord) -> bool:

@@ -225,6 +225,29 @@ class DeepLink(SQLModel, table=True):
     )
 
 
+class LinkHandle(SQLModel, table=True):
+    """One person's click-time link to one meeting (PUBLIC_URL/j/<handle>).
+
+    The handle is never stored: it is derived from the server's key and `nonce` when a
+    message needs it, and found by its SHA-256 when opened. A new nonce revokes it.
+    """
+
+    __tablename__ = "link_handle"
+    __table_args__ = (UniqueConstraint("meeting_id", "user_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="meeting.id", index=True)
+    user_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    # The participant row it was made for: a person removed and invited again gets a new one.
+    participant_id: int | None = None
+    nonce: str
+    handle_hash: str = Field(index=True, unique=True)
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    # When it first and last minted a token (shown in /participants).
+    first_opened_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    last_opened_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+
+
 class PendingAction(SQLModel, table=True):
     """A preview or question waiting for its button (a draft), kept for a day.
 

@@ -392,6 +392,7 @@ class DeliveryService:
                 session.add(row)
                 continue
             link = links.personal_link(
+                session,
                 signer=self._signer,
                 meeting=meeting,
                 participant=participant,
@@ -410,6 +411,7 @@ class DeliveryService:
                     zone=people.user_zone(user, self._rules),
                     reason=row.reason,
                     now=now,
+                    click_time=self._rules.public_url is not None,
                 )
                 keyboard = link_keyboard(meeting, self._messenger.bot_username)
             outgoing.append(

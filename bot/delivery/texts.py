@@ -31,14 +31,22 @@ def render_link_message(
     zone: str,
     reason: str,
     now: datetime,
+    click_time: bool = False,
 ) -> str:
-    """The private message that carries a personal link."""
+    """The private message that carries a personal link (`click_time`: a PUBLIC_URL/j/ link,
+    which mints its token when opened)."""
     title = html.escape(meeting.title)
     when = format_span(occurrence.start, occurrence.end, zone)
     role_text = _("owner (moderator)") if role is Role.OWNER else _("member")
-    if reason == "updated":
+    if reason == "updated" and click_time:
+        head = _("Your rights in “{title}” changed.").format(title=title)
+        tail = _("Your link stays the same: it opens the meeting with your rights of the moment.")
+    elif reason == "updated":
         head = _("Your rights in “{title}” changed. Here is a fresh link.").format(title=title)
         tail = _("Your previous link keeps working until it expires: a token cannot be revoked.")
+    elif reason == "rotated" and click_time:
+        head = _("“{title}” moved to a new room.").format(title=title)
+        tail = _("Your link stays the same and now opens the new room.")
     elif reason == "rotated":
         head = _("“{title}” moved to a new room. Old links now lead to an empty room.").format(
             title=title

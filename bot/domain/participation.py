@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 from bot.delivery.planning import cancel_pending, plan_deliveries
 from bot.domain.access import require_active, require_manager
 from bot.domain.audit import record_change
+from bot.domain.links import withdraw_click_link
 from bot.domain.lookup import USERNAME, find_participant, find_user_by_username, meeting_id
 from bot.domain.notices import NoticeKind, queue_notices
 from bot.domain.people import display
@@ -142,6 +143,7 @@ def leave(session: Session, *, meeting: Meeting, user_id: int, now: datetime) ->
         )
     session.delete(row)
     cancel_pending(session, meeting, user_ids=[user_id], now=now)
+    withdraw_click_link(session, meeting=meeting, user_id=user_id)
     record_change(session, meeting, user_id, "leave", user_id, "", now)
 
 

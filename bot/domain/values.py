@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 Clock = Callable[[], datetime]
@@ -18,6 +18,11 @@ class Rules:
     token_grace: timedelta
     default_zone: str
     admin_ids: frozenset[int] = frozenset()
+    # PUBLIC_URL: set, messages carry click-time links (PUBLIC_URL/j/<handle>) that mint a
+    # token when opened; None, they carry the token link itself.
+    public_url: str | None = None
+    # The key /j/ handles are derived with (never shown, not even in a repr).
+    link_key: bytes = field(default=b"", repr=False)
 
 
 @dataclass(frozen=True)

@@ -4,11 +4,13 @@
 from __future__ import annotations
 
 import html
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from telegram import MessageEntity, Update
 
 from bot.delivery import planning
-from bot.domain import access, admins, audit, lookup, people, roles, values
+from bot.domain import access, admins, audit, links, lookup, people, roles, values
 from bot.domain.people import user_zone
 from bot.errors import InvalidInput
 from bot.handlers.arguments import one_person, person_named, role_choices, role_words
@@ -21,7 +23,7 @@ from bot.handlers.common import (
     remember,
     reply,
 )
-from bot.i18n import _, format_when, ngettext
+from bot.i18n import _, format_clock, format_when, ngettext
 from bot.jitsi import Role
 from bot.render import role_name
 from storage.db import session_scope
@@ -164,6 +166,8 @@ async def participants(update: Update, context: BotContext) -> None:
         if access.participant_role(session, meeting, actor.user_id) is None:
             access.require_manager(session, meeting, actor)
         statuses = planning.link_statuses(session, meeting=meeting, now=now)
+        opens = links.link_opens(session, meeting)
+        zone = user_zone(session.get(User, actor.user_id), services.rules)
         lines = [
             _("Participants of “{title}” ({code}):").format(
                 title=html.escape(meeting.title), code=meeting.code
@@ -181,11 +185,30 @@ async def participants(update: Update, context: BotContext) -> None:
             link_state = (
                 _("link sent") if status is DeliveryStatus.SENT else _("link not sent yet")
             )
+            opened = opens.get(user.id)
+            if opened is not None:
+                link_state += ", " + _opened_text(opened, zone, now)
             lines.append(
                 f"• {html.escape(people.display(user))} — {role_name(Role(row.role))}, "
                 f"{reach}, {link_state}"
             )
     await reply(update, "\n".join(lines))
+
+
+def _opened_text(opened: links.LinkOpens, zone: str, now: datetime) -> str:
+    """When a click-time link let its person in: the time of day if today, else the date."""
+
+    def moment(when: datetime) -> str:
+        today = now.astimezone(ZoneInfo(zone)).date()
+        if when.astimezone(ZoneInfo(zone)).date() == today:
+            return format_clock(when, zone)
+        return format_when(when, zone, with_zone=False)
+
+    if opened.first == opened.last:
+        return _("opened {time}").format(time=moment(opened.first))
+    return _("opened {first}, last {last}").format(
+        first=moment(opened.first), last=moment(opened.last)
+    )
 
 
 @guarded

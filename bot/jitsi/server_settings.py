@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import string
 import textwrap
 from functools import cache
 from importlib import resources
+from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives import serialization
 
@@ -62,6 +64,44 @@ def _bot_link(bot_username: str | None) -> str:
             f"bot username {bot_username!r}: expected 5-32 letters, digits or underscores"
         )
     return f"https://t.me/{name}"
+
+
+def _script_string(value: str) -> str:
+    """A JavaScript string literal that is safe inside an HTML <script> element."""
+    return json.dumps(value).replace("<", "\\u003c").replace(">", "\\u003e")
+
+
+def _web_pages(settings: Settings, bot_link: str) -> tuple[str, str]:
+    """authError.html and body.html: back to the person's click-time link with PUBLIC_URL,
+    else back to the bot."""
+    if settings.public_url is None:
+        return (
+            _render("web/authError.html", bot_link=bot_link),
+            _render("web/body.html", bot_link=bot_link),
+        )
+    links = settings.public_url + "/j/"
+    values = {
+        "links_js": _script_string(links),
+        "bot_link": bot_link,
+        "bot_js": _script_string(bot_link),
+    }
+    return _render("web/authError-click.html", **values), _render("web/body-click.html", **values)
+
+
+def nginx_block(settings: Settings) -> str:
+    """The reverse proxy's location block for the bot's web side (PUBLIC_URL)."""
+    assert settings.public_url is not None
+    host, port = settings.web_address
+    # A server listening on every address is reached on the loopback one.
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
+    upstream = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    return _render(
+        "nginx/bot-location.conf",
+        public_url=settings.public_url,
+        host=urlsplit(settings.public_url).hostname or "",
+        location=settings.web_path + "/",
+        upstream=upstream,
+    )
 
 
 def _section(title: str, body: str) -> str:
@@ -157,6 +197,15 @@ def _notes_block(settings: Settings, bot_username: str | None, reveal_secret: bo
         notes.append(
             "The HTML links show a placeholder: run again with --bot-username <your bot's name>."
         )
+    if settings.public_url is not None:
+        notes.append(
+            f"PUBLIC_URL is {settings.public_url}: the error and hang-up pages send people back "
+            "to their own click-time link (kept in the browser, never on a server), and the nginx "
+            f"block passes {settings.web_path or '/'}... to the bot's web server on "
+            f"{settings.web_listen}. Docker installs put it in the web container's "
+            "nginx custom-meet.conf (in ~/.jitsi-meet-cfg/web/nginx/) with the bot's address as "
+            "the container sees it."
+        )
     notes += [
         "Debian paths are shown; Docker keeps the same files under ~/.jitsi-meet-cfg/ (prosody, "
         "jicofo, web) and the HTML in the web container's /usr/share/jitsi-meet/.",
@@ -172,6 +221,7 @@ def render_server_config(
     """The Prosody, Jicofo and web-page settings this bot needs, one block per file."""
     link = _bot_link(bot_username)
     domain = xmpp_domain(settings)
+    auth_error_page, body_page = _web_pages(settings, link)
     blocks = [
         _section(f"/etc/prosody/conf.d/{domain}.cfg.lua", _prosody_block(settings, reveal_secret)),
         _section("/etc/jitsi/jicofo/jicofo.conf", _render("jicofo/jicofo.conf")),
@@ -179,14 +229,14 @@ def render_server_config(
             "/etc/jitsi/jicofo/sip-communicator.properties",
             _render("jicofo/sip-communicator.properties"),
         ),
-        _section(
-            "/usr/share/jitsi-meet/static/authError.html",
-            _render("web/authError.html", bot_link=link),
-        ),
-        _section("/usr/share/jitsi-meet/body.html", _render("web/body.html", bot_link=link)),
+        _section("/usr/share/jitsi-meet/static/authError.html", auth_error_page),
+        _section("/usr/share/jitsi-meet/body.html", body_page),
         _section("docker-jitsi-meet .env", _docker_block(settings)),
-        _section("notes", _notes_block(settings, bot_username, reveal_secret)),
     ]
+    if settings.public_url is not None:
+        host = urlsplit(settings.public_url).hostname
+        blocks.append(_section(f"/etc/nginx/sites-available/{host}.conf", nginx_block(settings)))
+    blocks.append(_section("notes", _notes_block(settings, bot_username, reveal_secret)))
     return "\n".join(blocks)
 
 

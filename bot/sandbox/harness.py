@@ -29,6 +29,7 @@ from bot.config import Settings
 from bot.sandbox.models import CallbackAnswer, Chat, Message, User
 from bot.sandbox.server import Sandbox
 from bot.services import Services
+from bot.web import Webhook
 from storage.db import make_engine
 
 # How often settle() looks again; a step of the bot takes a few milliseconds.
@@ -169,8 +170,11 @@ class BotHarness:
             return self.services.engine
         return make_engine(self.settings.database_url)
 
-    async def start(self, *, webhook_port: int | None = None, secret_token: str = "") -> None:
-        """Build and start the bot, polling the sandbox (or, with a port, by webhook).
+    async def start(
+        self, *, webhook_port: int | None = None, secret_token: str = "", own_webhook: bool = False
+    ) -> None:
+        """Build and start the bot, polling the sandbox (or, with a port, by webhook; with
+        `own_webhook`, by webhook to the bot's own web server at PUBLIC_URL/telegram).
 
         `marks` records time.perf_counter() after each step, for the start-up benchmark.
         """
@@ -181,6 +185,9 @@ class BotHarness:
             sweep_interval=self.sweep_interval,
             rate_limit_scale=self.rate_limit_scale,
             application_class=ObservedApplication,
+            webhook=Webhook(f"{self.settings.public_url}/telegram", secret_token or None)
+            if own_webhook
+            else None,
         )
         assert isinstance(application, ObservedApplication)
         self.application = application
@@ -193,7 +200,9 @@ class BotHarness:
         self.marks["post_init"] = time.perf_counter()
         self.after_post_init()
         assert application.updater is not None
-        if webhook_port is None:
+        if own_webhook:
+            pass  # post_init started the web server and set the webhook
+        elif webhook_port is None:
             await application.updater.start_polling(poll_interval=0.0, timeout=1)
         else:
             await application.updater.start_webhook(
