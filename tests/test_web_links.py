@@ -189,6 +189,29 @@ async def test_rotate_keeps_the_link_and_it_leads_to_the_new_room(
     assert "new room" in notice.text and handle in notice.text and "jwt" not in notice.text
 
 
+async def test_rotate_with_a_name_replaces_only_that_persons_link(
+    bot: BotHarness, team: Team, http: aiohttp.ClientSession, port: int
+) -> None:
+    handle = await _handle_from_reminder(bot, team, port)
+    [alice_handle] = _click_links(bot.sandbox, team.alice, port)
+    refused = await bot.say(team.bob, f"/rotate {team.code} @alice")
+    assert "Only the meeting's owners" in refused.text
+    reply = await bot.say(team.alice, f"/rotate {team.code} @bob")
+    assert "Bob's link to" in reply.text and "no longer works" in reply.text
+    # The old link is gone at once (a forwarded copy with it); Bob has the new one already.
+    assert (await _open(http, port, handle)).status == 404
+    message = bot.sandbox.inbox(team.bob)[-1]
+    assert "was replaced" in message.text and "jwt" not in message.text
+    [new_handle] = _click_links(bot.sandbox, team.bob, port)[-1:]
+    assert new_handle != handle
+    claims, _room = await _claims_after_open(http, port, new_handle)
+    assert claims["context"]["user"]["id"] == f"tg-{team.bob.id}"
+    # Nobody else's link changed, nor the room.
+    await _claims_after_open(http, port, alice_handle)
+    history = await bot.say(team.alice, f"/history {team.code}")
+    assert "new-link Bob" in history.text
+
+
 async def test_link_command_hands_out_the_click_link(
     bot: BotHarness, team: Team, http: aiohttp.ClientSession, port: int
 ) -> None:
@@ -458,3 +481,27 @@ def test_web_settings_normalized() -> None:
     assert settings.web_address == ("::1", 9000)
     assert make_settings().public_url is None
     assert make_settings(public_url="https://bot.example.com").web_path == ""
+
+
+async def test_without_public_url_one_persons_link_cannot_be_replaced(
+    sandbox: Sandbox, clock: ManualClock, tmp_path: Path
+) -> None:
+    harness = BotHarness(sandbox, clock, tmp_path / "meetings.db", make_settings)
+    await harness.start()
+    try:
+        alice = sandbox.create_user("Alice", username="alice")
+        bob = sandbox.create_user("Bob", username="bob")
+        for person in (alice, bob):
+            await harness.say(person, "/start")
+        preview = await harness.say(alice, "/schedule Team sync | 2026-11-28 12:00 | 60m")
+        await harness.tap(alice, preview, "Confirm")
+        with Session(harness.services.engine) as session:
+            code = session.exec(select(Meeting)).one().code
+        await harness.say(alice, f"/invite {code} @bob")
+        reply = await harness.say(alice, f"/rotate {code} @bob")
+        assert "only be replaced when the bot runs with PUBLIC_URL" in reply.text
+        # Messages keep carrying token links, as before.
+        link = await harness.say(bob, f"/link {code}")
+        assert "will be ready from" in link.text and "/j/" not in link.text
+    finally:
+        await harness.stop()

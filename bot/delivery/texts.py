@@ -47,6 +47,9 @@ def render_link_message(
     elif reason == "rotated" and click_time:
         head = _("“{title}” moved to a new room.").format(title=title)
         tail = _("Your link stays the same and now opens the new room.")
+    elif reason == "relinked":
+        head = _("Your link to “{title}” was replaced.").format(title=title)
+        tail = _("The old one no longer works; use this one.")
     elif reason == "rotated":
         head = _("“{title}” moved to a new room. Old links now lead to an empty room.").format(
             title=title

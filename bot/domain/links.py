@@ -21,12 +21,14 @@ from enum import StrEnum
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from bot.domain.access import require_active
+from bot.delivery.planning import resend_link
+from bot.domain.access import require_active, require_manager
+from bot.domain.audit import record_change
 from bot.domain.lookup import find_participant, meeting_id
 from bot.domain.people import display
 from bot.domain.sittings import occurrence_after
-from bot.domain.values import Occurrence, Rules
-from bot.errors import InvalidInput, NotAllowed
+from bot.domain.values import Actor, Occurrence, Rules
+from bot.errors import InvalidInput, NotAllowed, NotFound
 from bot.i18n import _
 from bot.jitsi import LinkSigner, Person, Role, resolve_features
 from bot.jitsi import telegram_person_id as jitsi_user_id
@@ -231,6 +233,39 @@ def renew_click_link(session: Session, *, meeting: Meeting, user_id: int) -> boo
     row.handle_hash = "revoked-" + row.nonce
     session.add(row)
     return True
+
+
+def replace_click_link(
+    session: Session,
+    *,
+    meeting: Meeting,
+    actor: Actor,
+    target_user_id: int,
+    rules: Rules,
+    now: datetime,
+) -> bool:
+    """A new click-time link for one person (theirs was forwarded, say): the old one stops
+    working at once. True when a message with the new one goes out to them now."""
+    require_manager(session, meeting, actor)
+    require_active(meeting, now)
+    if rules.public_url is None:
+        raise InvalidInput(
+            _(
+                "One person's link can only be replaced when the bot runs with PUBLIC_URL. "
+                "/rotate {code} gives everyone a new room."
+            ).format(code=meeting.code)
+        )
+    if find_participant(session, meeting_id(meeting), target_user_id) is None:
+        raise NotFound(
+            _("That person is not in meeting {code}. /invite them first.").format(
+                code=meeting.code
+            )
+        )
+    renew_click_link(session, meeting=meeting, user_id=target_user_id)
+    record_change(session, meeting, actor.user_id, "new-link", target_user_id, "", now)
+    return resend_link(
+        session, meeting=meeting, user_id=target_user_id, reason="relinked", now=now
+    )
 
 
 class Opened(StrEnum):

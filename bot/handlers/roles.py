@@ -288,10 +288,14 @@ async def history(update: Update, context: BotContext) -> None:
 
 @guarded
 async def rotate(update: Update, context: BotContext) -> None:
-    """A new room for a meeting, so every old link leads to an empty room."""
+    """A new room for a meeting, so every old link leads to an empty room; with a person, a new
+    click-time link for that person only."""
     words = command_args(update).split()
     if not words:
         await refuse(update, _("Write /rotate CODE."))
+        return
+    if len(words) > 1:
+        await _replace_link(update, context, words)
         return
     actor = await actor_for_meeting(update, context, words[0])
     services = context.services
@@ -303,6 +307,32 @@ async def rotate(update: Update, context: BotContext) -> None:
         _(
             "{code} has a new room. Old links lead to an empty room; {count} fresh links go out."
         ).format(code=meeting.code, count=resent),
+    )
+
+
+async def _replace_link(update: Update, context: BotContext, words: list[str]) -> None:
+    """`/rotate CODE @bob`: Bob's click-time link is replaced; the old one stops working."""
+    target = _resolve_target(update, context, words[1:], _("Write /rotate CODE [@name]."))
+    assert target is not None  # words name someone, or the command was refused
+    actor = await actor_for_meeting(update, context, words[0])
+    services = context.services
+    with session_scope(services.engine) as session:
+        meeting = lookup.find_meeting(session, words[0])
+        links.replace_click_link(
+            session,
+            meeting=meeting,
+            actor=actor,
+            target_user_id=target,
+            rules=services.rules,
+            now=services.clock(),
+        )
+        user = session.get(User, target)
+        name = people.display(user) if user is not None else str(target)
+    await reply(
+        update,
+        _("{name}'s link to {code} was replaced; the old one no longer works.").format(
+            name=html.escape(name), code=meeting.code
+        ),
     )
 
 
