@@ -120,7 +120,10 @@ def check_health(
     path = url.database or ""
     if url.get_backend_name() == "sqlite" and path != ":memory:" and not Path(path).is_file():
         return False, f"there is no database file at {path}"
-    engine = make_engine(database_url)
+    try:
+        engine = make_engine(database_url)
+    except ImportError as error:
+        return False, f"the database driver is missing ({error.name}): install the postgres extra"
     try:
         try:
             with engine.connect() as connection:
