@@ -1,6 +1,6 @@
 """Two real `python -m bot run` processes on one database, as in a rolling deploy: every link,
-summary and answer goes out exactly once, and the second poller's 409 is a log line, not a crash.
-"""
+notice, summary and answer goes out exactly once, and the second poller's 409 is a log line, not
+a crash."""
 
 from __future__ import annotations
 
@@ -13,13 +13,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from sqlalchemy import update
 from sqlmodel import Session, select
 
 from bench._common import seed_meeting, started_users
 from bot.app import rules_from
 from bot.sandbox import Sandbox
 from storage.db import make_engine, upgrade_database
-from storage.models import Meeting
+from storage.models import DeliveryStatus, Meeting, Notice
 from tests.conftest import BOT_TOKEN
 from tests.helpers import SECRET, make_settings
 
@@ -75,6 +76,8 @@ async def test_two_processes_send_each_link_once_and_both_keep_polling(
         meeting = session.exec(select(Meeting).where(Meeting.id == meeting_id)).one()
         meeting.chat_id = group.id
         session.add(meeting)
+        # The invitations are still owed too: 199 notices go out beside the 200 links.
+        session.execute(update(Notice).values(status=DeliveryStatus.PENDING.value))
         session.commit()
     engine.dispose()
 
@@ -83,6 +86,13 @@ async def test_two_processes_send_each_link_once_and_both_keep_polling(
             1
             for call in sandbox.calls_to("sendMessage")
             if "jwt=" in str(call.params.get("text", "")) and call.status == 200
+        )
+
+    def invitations_sent() -> int:
+        return sum(
+            1
+            for call in sandbox.calls_to("sendMessage")
+            if "You are invited" in str(call.params.get("text", "")) and call.status == 200
         )
 
     first = await _start(sandbox, database_url, tmp_path / "first.log")
@@ -103,6 +113,7 @@ async def test_two_processes_send_each_link_once_and_both_keep_polling(
         assert links_sent() < PEOPLE, "the fan-out ended before the second process started"
         second = await _start(sandbox, database_url, tmp_path / "second.log")
         await wait_until(lambda: links_sent() >= PEOPLE)
+        await wait_until(lambda: invitations_sent() >= PEOPLE - 1)
         organizer = people[0]
         await sandbox.wait_for_message(organizer, contains="have their links", timeout=30)
         # Both poll now; an answer still comes exactly once.
@@ -141,7 +152,14 @@ async def test_two_processes_send_each_link_once_and_both_keep_polling(
     notes = [m for m in sandbox.chat_messages(group) if "personal links went out" in m.text]
     assert len(notes) == 1
     assert f"({PEOPLE} of {PEOPLE})" in sandbox.current(notes[0]).text
+    invitations = Counter(
+        call.params["chat_id"]
+        for call in sandbox.calls_to("sendMessage")
+        if "You are invited" in str(call.params.get("text", "")) and call.status == 200
+    )
+    assert sum(invitations.values()) == PEOPLE - 1 and set(invitations.values()) == {1}
     answers = [m for m in sandbox.inbox(asker) if "All hands" in m.text and "jwt=" not in m.text]
+    answers = [m for m in answers if "You are invited" not in m.text]
     assert len(answers) == 1
     assert CONFLICT_LINE in logs["first"] + logs["second"]
     for log in logs.values():
