@@ -36,7 +36,7 @@ from bot.config import SUPPORTED_LANGUAGES, Settings, token_signer
 from bot.delivery.sending import OUTBOX_TABLES, DeliveryService
 from bot.domain import drafts
 from bot.domain.values import Rules
-from bot.handlers import participation, people, ratelimit, roles, scheduling, series
+from bot.handlers import participation, people, polls, ratelimit, roles, scheduling, series
 from bot.handlers.common import BotContext, guarded, in_reader_language, is_private, reply
 from bot.handlers.messenger import TelegramMessenger
 from bot.handlers.ratelimit import PacedRateLimiter
@@ -78,6 +78,7 @@ def command_menu() -> list[BotCommand]:
         BotCommand("reschedule", _("Move a meeting")),
         BotCommand("cancel", _("Cancel a meeting")),
         BotCommand("participants", _("Who is in a meeting")),
+        BotCommand("poll", _("Find a time with a group")),
         BotCommand("skip", _("Skip one sitting of a series")),
         BotCommand("move", _("Move one sitting of a series")),
         BotCommand("timezone", _("My time zone")),
@@ -135,6 +136,8 @@ def build_application(
     )
     application.bot_data["services"] = services
     application.bot_data["sweep_interval"] = sweep_interval
+    # Poll messages space their edits by this too (bot.handlers.polls).
+    application.bot_data["rate_limit_scale"] = rate_limit_scale
     application.bot_data["webhook"] = webhook
     # The pace the delivery sweep plans fan-outs at: what the rate limiter sustains.
     paid = settings.allow_paid_broadcast
@@ -173,6 +176,7 @@ def _register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) -
         "admin": roles.admin,
         "skip": series.skip,
         "move": series.move,
+        "poll": polls.poll,
     }
     for name, callback in commands.items():
         application.add_handler(CommandHandler(name, callback, filters=fresh))
@@ -194,6 +198,10 @@ def _register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) -
         buttons.CalendarFile: series.ics_button,
         buttons.ConfirmSittingChange: series.confirm_sitting_change,
         buttons.DropSittingChange: series.drop_sitting_change,
+        buttons.PollVote: polls.vote_button,
+        buttons.PollZone: polls.zone_button,
+        buttons.PollSchedule: polls.schedule_button,
+        buttons.PollPick: polls.pick_button,
     }
     for kind, callback in on_press.items():
         application.add_handler(CallbackQueryHandler(callback, pattern=kind.claims))
@@ -354,6 +362,28 @@ async def _on_start(application: Application[Any, Any, Any, Any, Any, Any]) -> N
 
     # Any commit that owes someone a message rings the sender; no handler has to remember.
     application.bot_data["stop_waking"] = call_after_commit(services.engine, OUTBOX_TABLES, wake)
+
+    # Likewise a vote (or a poll closed or scheduled) rings the poll messages' editor, which
+    # batches; the first round catches up with what changed while the bot was down.
+    def refresh_polls() -> None:
+        polls.plan_refresh(application, 0)
+
+    def ring_polls() -> None:
+        if threading.get_ident() == loop_thread:
+            refresh_polls()
+        else:
+            loop.call_soon_threadsafe(refresh_polls)
+
+    application.bot_data["stop_poll_bell"] = call_after_commit(
+        services.engine, polls.POLL_TABLES, ring_polls
+    )
+    refresh_polls()
+    job_queue.run_repeating(
+        polls.close_due_polls,
+        interval=interval,
+        first=interval,
+        name=polls.CLOSE_JOB,
+    )
     await _start_web(application)
 
 
@@ -411,6 +441,9 @@ async def _on_stop(application: Application[Any, Any, Any, Any, Any, Any]) -> No
     stop_waking = application.bot_data.pop("stop_waking", None)
     if stop_waking is not None:
         stop_waking()
+    stop_poll_bell = application.bot_data.pop("stop_poll_bell", None)
+    if stop_poll_bell is not None:
+        stop_poll_bell()
     services.engine.dispose()
 
 

@@ -269,6 +269,68 @@ class DropSittingChange(ButtonData):
     draft_id: str
 
 
+# A poll's id (a database integer) and a slot's number in it (1-based; at most 10 today).
+POLL_ID = _Number(1, 2**31 - 1)
+SLOT = _Number(1, 99)
+
+
+@dataclass(frozen=True)
+class PollVote(ButtonData):
+    """A slot's button under a poll: vote for it, or take the vote back."""
+
+    PREFIX: ClassVar[str] = "pl"
+    FIELDS: ClassVar[tuple[_Field, ...]] = (POLL_ID, SLOT)
+    poll_id: int
+    position: int
+
+
+@dataclass(frozen=True)
+class PollZone(ButtonData):
+    """The “My time zone” button under a poll: its times, privately, in the presser's zone."""
+
+    PREFIX: ClassVar[str] = "pz"
+    FIELDS: ClassVar[tuple[_Field, ...]] = (POLL_ID,)
+    poll_id: int
+
+
+@dataclass(frozen=True)
+class PollSchedule(ButtonData):
+    """The “Schedule…” button under a poll: asks the organizer which slot."""
+
+    PREFIX: ClassVar[str] = "ps"
+    FIELDS: ClassVar[tuple[_Field, ...]] = (POLL_ID,)
+    poll_id: int
+
+
+@dataclass(frozen=True)
+class PollPick(ButtonData):
+    """A slot the organizer picks to schedule: the usual preview follows."""
+
+    PREFIX: ClassVar[str] = "pw"
+    FIELDS: ClassVar[tuple[_Field, ...]] = (POLL_ID, SLOT)
+    poll_id: int
+    position: int
+
+
+class RsvpAction(StrEnum):
+    """An RSVP button: an answer, or Who (the names behind the counts)."""
+
+    GOING = "g"
+    MAYBE = "m"
+    CANT = "c"
+    WHO = "w"
+
+
+@dataclass(frozen=True)
+class Rsvp(ButtonData):
+    """Going / Maybe / Can't (and Who) under a group's announcement or an invitation."""
+
+    PREFIX: ClassVar[str] = "rv"
+    FIELDS: ClassVar[tuple[_Field, ...]] = (_Choice(RsvpAction), CODE)
+    action: RsvpAction
+    code: str
+
+
 KINDS: tuple[type[ButtonData], ...] = (
     ConfirmPreview,
     ChangePreview,
@@ -283,6 +345,10 @@ KINDS: tuple[type[ButtonData], ...] = (
     CalendarFile,
     ConfirmSittingChange,
     DropSittingChange,
+    PollVote,
+    PollZone,
+    PollSchedule,
+    PollPick,
 )
 _BY_PREFIX = {kind.PREFIX: kind for kind in KINDS}
 assert len(_BY_PREFIX) == len(KINDS), "two button kinds share a prefix"

@@ -280,6 +280,8 @@ class AuditEvent(SQLModel, table=True):
     target_user_id: int | None = Field(default=None, sa_column=Column(BigInteger))
     detail: str = ""
     at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    # A poll's votes: kept with the poll, and given to the meeting the poll becomes.
+    poll_id: int | None = Field(default=None, index=True)
 
 
 class Heartbeat(SQLModel, table=True):
@@ -293,3 +295,66 @@ class Heartbeat(SQLModel, table=True):
     pid: int = Field(primary_key=True)
     started_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     swept_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+
+class PollStatus(StrEnum):
+    """Where a poll for finding a time is."""
+
+    OPEN = "open"  # taking votes
+    CLOSED = "closed"  # its deadline passed: no more votes, still to be scheduled
+    DECIDED = "decided"  # a slot was scheduled as a meeting
+
+
+class Poll(SQLModel, table=True):
+    """A group's poll for finding a time: a title, a duration and up to ten slots.
+
+    The group message is edited from the rows (votes bump `revision`; the message shows
+    `shown_revision`), so no vote is lost to the edit budget and a restart catches up.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    chat_id: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))
+    message_id: int | None = None
+    organizer_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    title: str
+    # The writer's zone: the slots were read in it and the group message shows it.
+    zone: str
+    minutes: int
+    closes_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
+    # Whether the writer gave the deadline (else it is the last slot's start).
+    deadline_given: bool = False
+    # A PollStatus value, stored as text like Notice.status.
+    status: str = Field(default=PollStatus.OPEN.value, index=True)
+    # The t.me start payload that shows the slots in a person's own zone.
+    start_token: str = Field(index=True, unique=True)
+    winner: int | None = None
+    meeting_id: int | None = Field(default=None, foreign_key="meeting.id")
+    revision: int = 0
+    shown_revision: int = 0
+    # A fingerprint of the text and buttons last shown: an edit that changes nothing is skipped.
+    shown: str | None = None
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class PollSlot(SQLModel, table=True):
+    """One time a poll offers (numbered from 1, as the buttons and messages show it)."""
+
+    __tablename__ = "poll_slot"
+    __table_args__ = (UniqueConstraint("poll_id", "position"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    poll_id: int = Field(foreign_key="poll.id", index=True)
+    position: int
+    starts_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class PollVote(SQLModel, table=True):
+    """One person's vote for one slot (a person may vote for several)."""
+
+    __tablename__ = "poll_vote"
+    __table_args__ = (UniqueConstraint("poll_id", "position", "user_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    poll_id: int = Field(foreign_key="poll.id", index=True)
+    position: int
+    user_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    voted_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

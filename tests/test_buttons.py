@@ -27,6 +27,10 @@ from bot.buttons import (
     MeetingAction,
     MeetingButton,
     Page,
+    PollPick,
+    PollSchedule,
+    PollVote,
+    PollZone,
 )
 
 # One value of every kind, with the data buttons already sent in chats carry.
@@ -49,6 +53,10 @@ EXAMPLES: list[tuple[ButtonData, str]] = [
     (CalendarFile("K7PQ2M"), "ic:K7PQ2M"),
     (ConfirmSittingChange("Ab3-_x9Z"), "sc:Ab3-_x9Z"),
     (DropSittingChange("Ab3-_x9Z"), "sx:Ab3-_x9Z"),
+    (PollVote(17, 3), "pl:17:3"),
+    (PollZone(17), "pz:17"),
+    (PollSchedule(17), "ps:17"),
+    (PollPick(17, 10), "pw:17:10"),
 ]
 
 

@@ -19,6 +19,8 @@ def record_change(
     target_user_id: int | None,
     detail: str,
     now: datetime,
+    *,
+    poll_id: int | None = None,
 ) -> None:
     session.add(
         AuditEvent(
@@ -28,6 +30,7 @@ def record_change(
             target_user_id=target_user_id,
             detail=detail[:500],
             at=now,
+            poll_id=poll_id,
         )
     )
 

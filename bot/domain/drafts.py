@@ -45,11 +45,16 @@ def _read_when(text: Any) -> datetime | None:
 
 @dataclass(frozen=True)
 class MeetingPreview:
-    """A /schedule preview, or a /reschedule one when `reschedule_code` names the meeting."""
+    """A /schedule preview, or a /reschedule one when `reschedule_code` names the meeting.
+
+    A poll's slot carries the poll and slot: Confirm then invites the slot's voters.
+    """
 
     KIND: ClassVar[DraftKind] = DraftKind.MEETING
     draft: Draft
     reschedule_code: str | None = None
+    poll_id: int | None = None
+    poll_slot: int | None = None
 
     def to_payload(self) -> dict[str, Any]:
         """Plain values for the payload column."""
@@ -61,6 +66,8 @@ class MeetingPreview:
             "zone": draft.zone,
             "rrule": draft.rrule,
             "reschedule_code": self.reschedule_code,
+            "poll_id": self.poll_id,
+            "poll_slot": self.poll_slot,
         }
 
     @classmethod
@@ -75,7 +82,12 @@ class MeetingPreview:
             zone=payload["zone"],
             rrule=payload.get("rrule"),
         )
-        return cls(draft=draft, reschedule_code=payload.get("reschedule_code"))
+        return cls(
+            draft=draft,
+            reschedule_code=payload.get("reschedule_code"),
+            poll_id=payload.get("poll_id"),
+            poll_slot=payload.get("poll_slot"),
+        )
 
     @staticmethod
     def gone() -> str:

@@ -11,6 +11,7 @@ from bot.config import SUPPORTED_LANGUAGES
 from bot.delivery import planning
 from bot.domain import chats, deep_links, links, people
 from bot.domain.people import user_zone
+from bot.handlers import polls
 from bot.handlers.arguments import role_choices
 from bot.handlers.common import (
     BotContext,
@@ -47,6 +48,7 @@ def help_text() -> str:
             _("/meetings: your upcoming meetings"),
             _("/link CODE: your personal link when the meeting is about to start"),
             _("/reschedule CODE new time, /cancel CODE: for organizers"),
+            _("/poll Title | mon 10:00; tue 15:00 | 45m: find a time with a group"),
             # The role words the reader may type in /role, in their language.
             _(
                 "/participants CODE, /role CODE @name {owner}|{member}, /features CODE ...: rights"
@@ -76,7 +78,9 @@ async def start(update: Update, context: BotContext) -> None:
         zone = user_zone(user, services.rules)
         claimed_cards = [render_meeting_card(meeting, session, zone, now) for meeting in claimed]
     if payload:
-        await _follow_deep_link(update, context, payload)
+        # A poll's "My time zone" button leads here too: its times in the person's zone.
+        if not await polls.times_after_start(update, context, payload):
+            await _follow_deep_link(update, context, payload)
         return
     text = _("Hello, {name}!").format(name=html.escape(tg_user.first_name)) + "\n" + help_text()
     if claimed_cards:

@@ -16,13 +16,15 @@ from telegram.ext import ConversationHandler, filters
 
 from bot import timeparse
 from bot.buttons import ChangePreview, ConfirmPreview, DropPreview, Duration, Join, LeaveDialog
-from bot.domain import access, deep_links, drafts, lookup, scheduling
+from bot.domain import access, deep_links, drafts, lookup, polls, scheduling
 from bot.domain.drafts import MeetingPreview
 from bot.domain.people import user_zone
+from bot.domain.values import Actor
 from bot.errors import DomainError
 from bot.handlers.arguments import required
 from bot.handlers.common import (
     BotContext,
+    actor_for,
     actor_for_meeting,
     command_args,
     guarded,
@@ -118,6 +120,11 @@ def _preview(preview: MeetingPreview, draft_id: str) -> tuple[str, list[list[But
         ]
     ]
     return "\n".join(lines), keyboard
+
+
+def preview_message(preview: MeetingPreview, draft_id: str) -> tuple[str, list[list[Button]]]:
+    """A saved preview's text and Confirm / Change / Cancel buttons (also for a poll's slot)."""
+    return _preview(preview, draft_id)
 
 
 async def _show_preview(update: Update, context: BotContext, preview: MeetingPreview) -> None:
@@ -389,11 +396,17 @@ async def confirm_preview(update: Update, context: BotContext) -> None:
         )
     if saved.value.reschedule_code:
         await _confirm_reschedule(update, context, draft_id, saved.value.reschedule_code)
+    elif saved.value.poll_id is not None:
+        # A poll's slot: the right to schedule the poll is checked again at Confirm.
+        actor = await actor_for(update, context, saved.chat_id)
+        await _confirm_schedule(update, context, draft_id, poll_actor=actor)
     else:
         await _confirm_schedule(update, context, draft_id)
 
 
-async def _confirm_schedule(update: Update, context: BotContext, draft_id: str | None) -> None:
+async def _confirm_schedule(
+    update: Update, context: BotContext, draft_id: str | None, *, poll_actor: Actor | None = None
+) -> None:
     query = update.callback_query
     tg_user = update.effective_user
     assert query is not None and tg_user is not None
@@ -414,6 +427,18 @@ async def _confirm_schedule(update: Update, context: BotContext, draft_id: str |
             rules=services.rules,
             now=now,
         )
+        if saved.value.poll_id is not None and saved.value.poll_slot is not None:
+            # The slot's voters are invited; the poll's message names the winner.
+            assert poll_actor is not None
+            polls.decide(
+                session,
+                poll_id=saved.value.poll_id,
+                position=saved.value.poll_slot,
+                meeting=meeting,
+                actor=poll_actor,
+                rules=services.rules,
+                now=now,
+            )
         join_payload = deep_links.deep_link(session, meeting=meeting, kind="join", now=now)
         link_payload = deep_links.deep_link(session, meeting=meeting, kind="link", now=now)
         card = render_meeting_card(meeting, session, draft.zone, now)
