@@ -36,7 +36,16 @@ from bot.config import SUPPORTED_LANGUAGES, Settings, token_signer
 from bot.delivery.sending import OUTBOX_TABLES, DeliveryService
 from bot.domain import drafts
 from bot.domain.values import Rules
-from bot.handlers import participation, people, polls, ratelimit, roles, scheduling, series
+from bot.handlers import (
+    participation,
+    people,
+    polls,
+    ratelimit,
+    reminders,
+    roles,
+    scheduling,
+    series,
+)
 from bot.handlers.common import BotContext, guarded, in_reader_language, is_private, reply
 from bot.handlers.messenger import TelegramMessenger
 from bot.handlers.ratelimit import PacedRateLimiter
@@ -81,6 +90,7 @@ def command_menu() -> list[BotCommand]:
         BotCommand("poll", _("Find a time with a group")),
         BotCommand("skip", _("Skip one sitting of a series")),
         BotCommand("move", _("Move one sitting of a series")),
+        BotCommand("reminders", _("When reminders come")),
         BotCommand("timezone", _("My time zone")),
         BotCommand("language", _("My language")),
         BotCommand("email", _("My e-mail for avatars")),
@@ -176,6 +186,7 @@ def _register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) -
         "admin": roles.admin,
         "skip": series.skip,
         "move": series.move,
+        "reminders": reminders.reminders_command,
         "poll": polls.poll,
     }
     for name, callback in commands.items():

@@ -355,11 +355,11 @@ _DURATION_IDIOMS = _table(
 )
 
 
-def parse_duration(text: str) -> timedelta:
+def parse_duration(text: str, *, longest: timedelta = MAX_DURATION) -> timedelta:
     """A meeting length: "45m", "1h30", "1,5 h", "90", "1:30", "2 Stunden", "45 минут", ...
 
     A bare number is minutes. The result is rounded to whole minutes and must be between one
-    minute and 24 hours (inclusive).
+    minute and `longest` (24 hours unless told; inclusive).
     """
     s = _clean(text)
     s = re.sub(r"(?<=\d),(?=\d)", ".", s)
@@ -371,7 +371,7 @@ def parse_duration(text: str) -> timedelta:
     total = round(minutes)
     if total <= 0:
         raise TimeParseError("duration_zero", text)
-    if total > MAX_DURATION.total_seconds() // 60:
+    if total > longest.total_seconds() // 60:
         raise TimeParseError("duration_too_long", text)
     return timedelta(minutes=total)
 

@@ -52,6 +52,8 @@ class User(SQLModel, table=True):
     reachable: bool = False
     blocked: bool = False
     is_admin: bool = False
+    # Minutes before a sitting for early reminders of meetings without their own (None: none).
+    reminder_minutes: list[int] | None = Field(default=None, sa_column=Column(JSON))
     created_at: datetime = Field(
         default_factory=utc_now, sa_column=Column(UTCDateTime(), nullable=False)
     )
@@ -91,6 +93,9 @@ class Meeting(SQLModel, table=True):
     organizer_id: int = Field(sa_column=Column(BigInteger, nullable=False))
     status: MeetingStatus = Field(default=MeetingStatus.SCHEDULED, index=True)
     remind_before_minutes: int
+    # Minutes before each sitting for early reminders: None, each person's own default;
+    # [], none for anyone.
+    reminder_minutes: list[int] | None = Field(default=None, sa_column=Column(JSON))
     feature_defaults: dict[str, bool] = Field(default_factory=dict, sa_column=Column(JSON))
     version: int = 1
     created_at: datetime = Field(
@@ -127,6 +132,8 @@ class Participant(SQLModel, table=True):
     role: str = "member"
     features: dict[str, bool] = Field(default_factory=dict, sa_column=Column(JSON))
     invited_by: int | None = Field(default=None, sa_column=Column(BigInteger))
+    # This person said no early reminders for this meeting (the link still comes).
+    reminders_off: bool = False
     joined_at: datetime = Field(
         default_factory=utc_now, sa_column=Column(UTCDateTime(), nullable=False)
     )
@@ -208,6 +215,31 @@ class LinkSummary(SQLModel, table=True):
     shown: str | None = None
     # Bumped whenever the note should be brought up to date, also while it is being sent.
     revision: int = 0
+    error: str | None = None
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class Reminder(SQLModel, table=True):
+    """One early reminder (never a link) owed to one person before one sitting.
+
+    Planned for each sitting ahead by `bot.domain.reminders`, claimed, retried and recovered by
+    the delivery sweep like a Delivery; one row per moment, so none goes out twice.
+    """
+
+    __table_args__ = (
+        UniqueConstraint("meeting_id", "user_id", "occurrence_start", "minutes_before"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="meeting.id", index=True)
+    user_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    occurrence_start: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    minutes_before: int
+    due_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
+    # A DeliveryStatus value, stored as text like Notice.status.
+    status: str = Field(default=DeliveryStatus.PENDING.value, index=True)
+    attempts: int = 0
+    message_id: int | None = None
     error: str | None = None
     updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
 

@@ -1,4 +1,5 @@
-"""Planning personal links: one delivery row per person and sitting."""
+"""Planning personal links: one delivery row per person and sitting (and, with them, the early
+reminders: bot.domain.reminders)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from datetime import datetime, timedelta
 from sqlmodel import Session, col, select
 
 from bot.domain.lookup import meeting_id
+from bot.domain.reminders import cancel_reminders, plan_reminders
 from bot.domain.sittings import occurrence_after
 from bot.domain.values import Occurrence
 from storage.models import Delivery, DeliveryStatus, Meeting, MeetingStatus, Participant
@@ -59,6 +61,8 @@ def plan_deliveries(
         )
         added += 1
     session.flush()
+    # Whatever changed the links (a new time, someone joined) changes the early reminders too.
+    plan_reminders(session, meeting=meeting, now=now, user_ids=wanted)
     return added
 
 
@@ -115,6 +119,9 @@ def cancel_pending(
         row.status = DeliveryStatus.CANCELLED
         row.updated_at = now
         session.add(row)
+    cancel_reminders(
+        session, meeting=meeting, now=now, user_ids=user_ids, occurrence_start=occurrence_start
+    )
 
 
 def requeue_unreachable(session: Session, *, user_id: int, now: datetime) -> int:

@@ -12,7 +12,9 @@ deadline first across meetings), and releases each a little before that moment.
 The organizer's summary and the group's "Get my link" note are rows too (LinkSummary): planned
 with a sitting's first claimed link, claimed and retried like links once none of the sitting's
 links is in flight. The same sweep sends the Notice rows the domain writes with every change
-(invited, moved, cancelled ...), so the news of a change is as durable as the change.
+(invited, moved, cancelled ...), so the news of a change is as durable as the change, and
+the early Reminder rows (bot.domain.reminders: planned per sitting, never a link), claimed the
+same way once due.
 """
 
 from __future__ import annotations
@@ -37,8 +39,15 @@ from bot.delivery.pacing import (
     release_times,
     released_count,
 )
-from bot.delivery.texts import Tally, render_group_note, render_link_message, render_summary
+from bot.delivery.texts import (
+    Tally,
+    render_group_note,
+    render_link_message,
+    render_reminder,
+    render_summary,
+)
 from bot.domain import deep_links, links, people, sittings
+from bot.domain import reminders as early
 from bot.domain.values import Occurrence, Rules
 from bot.i18n import _, pick_language, use_language
 from bot.jitsi import LinkSigner, Role
@@ -65,13 +74,16 @@ from storage.models import (
     MeetingStatus,
     Notice,
     Participant,
+    Reminder,
     User,
 )
 
 log = logging.getLogger(__name__)
 
 # The tables whose rows this module sends: a commit that writes one wakes the sweep.
-OUTBOX_TABLES = frozenset(str(table.__tablename__) for table in (Delivery, Notice, LinkSummary))
+OUTBOX_TABLES = frozenset(
+    str(table.__tablename__) for table in (Delivery, Notice, LinkSummary, Reminder)
+)
 
 # A row left `sending` this long was abandoned by a task that died; send it again.
 STALE_SENDING = timedelta(minutes=5)
@@ -105,6 +117,17 @@ class OutgoingNotice:
 
 
 @dataclass(frozen=True)
+class OutgoingReminder:
+    """A claimed early reminder, ready to send."""
+
+    reminder_id: int
+    user_id: int
+    text: str
+    keyboard: Keyboard
+    attempts: int
+
+
+@dataclass(frozen=True)
 class OutgoingSummary:
     """A claimed organizer summary or group note, ready to send (or to edit, with message_id)."""
 
@@ -127,6 +150,7 @@ class SweepReport:
     unreachable: int = 0
     retried: int = 0
     summaries: int = 0
+    reminders: int = 0
     next_due: datetime | None = None
     # Sittings (meeting id, start) whose links moved on since their group note was brought
     # up to date.
@@ -163,6 +187,8 @@ class DeliveryService:
         self._look_ahead = look_ahead
         # One sweep at a time in this process; the database claim guards against others.
         self._lock = asyncio.Lock()
+        # When the sweep last planned the series' early reminders (it does so now and then).
+        self._reminders_planned_at: datetime | None = None
 
     # --- start-up ------------------------------------------------------------------------
 
@@ -170,7 +196,7 @@ class DeliveryService:
         """Put links, summaries and notices a previous process left `sending` back in the
         queue; returns how many links that was."""
         with session_scope(self._engine, wakes=False) as session:
-            for table in (Notice, LinkSummary):
+            for table in (Notice, LinkSummary, Reminder):
                 session.execute(
                     update(table)
                     .where(col(table.status) == DeliveryStatus.SENDING.value)
@@ -190,6 +216,7 @@ class DeliveryService:
         async with self._lock:
             now = self._clock()
             self._plan_series(now)
+            self._plan_reminders(now)
             report = SweepReport()
             while True:
                 batch = self._claim_due(now)
@@ -201,6 +228,7 @@ class DeliveryService:
                 now = self._clock()
                 heartbeat.record_sweep(self._engine, now)  # alive also during a long fan-out
             await self._send_notices(report)
+            await self._send_reminders(report)
             await self._send_summaries(report)
             report.next_due = self._next_due(self._clock())
             heartbeat.record_sweep(self._engine, self._clock())
@@ -237,6 +265,16 @@ class DeliveryService:
                     meeting.summary_occurrence = None
                     session.add(meeting)
                 planning.plan_deliveries(session, meeting=meeting, now=now)
+
+    def _plan_reminders(self, now: datetime) -> None:
+        """Plan the early reminders of the series' sittings coming within reach, now and then
+        (single meetings are planned when they change)."""
+        last = self._reminders_planned_at
+        if last is not None and last <= now < last + early.REPLAN_EVERY:
+            return
+        with session_scope(self._engine, wakes=False) as session:
+            early.plan_series_reminders(session, now=now)
+        self._reminders_planned_at = now
 
     def _claim_due(self, now: datetime) -> list[int]:
         """Atomically move released rows to `sending`, earliest due first and owners first
@@ -453,10 +491,16 @@ class DeliveryService:
                 col(LinkSummary.status) == DeliveryStatus.PENDING.value,
                 col(LinkSummary.due_at) > now,
             )
+            reminder = _earliest(
+                session,
+                Reminder.due_at,
+                col(Reminder.status) == DeliveryStatus.PENDING.value,
+                col(Reminder.due_at) > now,
+            )
         if beyond is not None:
             # Planned once it comes within the look-ahead.
             upcoming.append(beyond - self._look_ahead)
-        upcoming += [moment for moment in (retry, summary_retry) if moment is not None]
+        upcoming += [moment for moment in (retry, summary_retry, reminder) if moment is not None]
         return min(upcoming, default=None)
 
     # --- notices about changes ----------------------------------------------------------
@@ -536,6 +580,126 @@ class DeliveryService:
                 update(Notice)
                 .where(col(Notice.id) == notice.notice_id)
                 .values(status=status, error=error and error[:200], due_at=due_at)
+            )
+
+    # --- early reminders ---------------------------------------------------------------
+
+    async def _send_reminders(self, report: SweepReport) -> None:
+        """Send the early reminders that are due (after the links: those come first)."""
+        semaphore = asyncio.Semaphore(self._concurrency)
+
+        async def send_one(reminder: OutgoingReminder) -> None:
+            async with semaphore:
+                await self._send_reminder(reminder, report)
+
+        while True:
+            with session_scope(self._engine, wakes=False) as session:
+                claimed, outgoing = self._claim_reminders(session, self._clock())
+            if not claimed:
+                return
+            await asyncio.gather(*(send_one(reminder) for reminder in outgoing))
+
+    def _claim_reminders(
+        self, session: Session, now: datetime
+    ) -> tuple[int, list[OutgoingReminder]]:
+        """Claim due reminders (and abandoned ones) with one conditional UPDATE, and render
+        them; rows that should no longer go out are closed here. Returns how many rows were
+        claimed, and those to send."""
+        claimable = _claimable_reminder(now)
+        candidates = session.exec(
+            select(Reminder.id)
+            .where(claimable)
+            .order_by(col(Reminder.due_at), col(Reminder.id))
+            .limit(BATCH_SIZE)
+        ).all()
+        if not candidates:
+            return 0, []
+        taken = set(
+            session.execute(
+                update(Reminder)
+                .where(col(Reminder.id).in_(candidates), claimable)
+                .values(
+                    status=DeliveryStatus.SENDING.value,
+                    attempts=col(Reminder.attempts) + 1,
+                    updated_at=now,
+                )
+                .returning(col(Reminder.id))
+            ).scalars()
+        )
+        rows = session.exec(
+            select(Reminder, Meeting, User, Participant)
+            .join(Meeting, col(Meeting.id) == col(Reminder.meeting_id))
+            .join(User, col(User.id) == col(Reminder.user_id), isouter=True)
+            .join(Participant, _is_participant_of(Reminder), isouter=True)
+            .where(col(Reminder.id).in_(taken))
+            .order_by(col(Reminder.due_at), col(Reminder.id))
+        ).all()
+        outgoing: list[OutgoingReminder] = []
+        for row, meeting, user, participant in rows:
+            assert row.id is not None
+            row.updated_at = now
+            session.add(row)
+            if (
+                user is None
+                or participant is None
+                or not early.still_wanted(
+                    session, row=row, meeting=meeting, user=user, participant=participant, now=now
+                )
+            ):
+                row.status = DeliveryStatus.CANCELLED.value
+                continue
+            if now >= row.occurrence_start - timedelta(minutes=meeting.remind_before_minutes):
+                # Too late (the bot was down): the personal link message is the reminder now.
+                row.status, row.error = DeliveryStatus.FAILED.value, "too late for a reminder"
+                continue
+            length = meeting.ends_at - meeting.starts_at
+            occurrence = Occurrence(row.occurrence_start, row.occurrence_start + length)
+            language = pick_language(user.language, user.telegram_language, self._default_language)
+            with use_language(language):
+                text = render_reminder(
+                    meeting=meeting,
+                    occurrence=occurrence,
+                    zone=people.user_zone(user, self._rules),
+                    now=now,
+                )
+                keyboard = link_keyboard(meeting, self._messenger.bot_username)
+            outgoing.append(OutgoingReminder(row.id, user.id, text, keyboard, row.attempts))
+        return len(taken), outgoing
+
+    async def _send_reminder(self, reminder: OutgoingReminder, report: SweepReport) -> None:
+        """Send one early reminder and record the outcome."""
+        now = self._clock()
+        values: dict[str, Any] = {"status": DeliveryStatus.SENT.value, "error": None}
+        try:
+            values["message_id"] = await self._messenger.send(
+                reminder.user_id, reminder.text, reminder.keyboard, bulk=True
+            )
+        except Unreachable as error:
+            values.update(status=DeliveryStatus.UNREACHABLE.value, error=str(error)[:200])
+            with session_scope(self._engine, wakes=False) as session:
+                people.set_reachable(
+                    session, user_id=reminder.user_id, reachable=False, blocked=error.blocked
+                )
+        except Rejected as error:
+            values.update(status=DeliveryStatus.FAILED.value, error=str(error)[:200])
+            log.error("reminder %s rejected: %s", reminder.reminder_id, error)
+        except RetryLater as error:
+            values.update(
+                status=DeliveryStatus.PENDING.value,
+                due_at=now + timedelta(seconds=error.seconds),
+                error=str(error),
+            )
+        except SendError as error:
+            wait = min(timedelta(seconds=2 ** min(reminder.attempts, 6) / 2), MAX_BACKOFF)
+            values.update(
+                status=DeliveryStatus.PENDING.value, due_at=now + wait, error=str(error)[:200]
+            )
+        else:
+            report.reminders += 1
+        values["updated_at"] = now
+        with session_scope(self._engine, wakes=False) as session:
+            session.execute(
+                update(Reminder).where(col(Reminder.id) == reminder.reminder_id).values(**values)
             )
 
     # --- the organizer's summary and the group note -------------------------------------
@@ -834,6 +998,20 @@ def _claimable_link(now: datetime) -> Any:
     )
 
 
+def _claimable_reminder(now: datetime) -> Any:
+    """Reminders that are due, and reminders a dead task left `sending`."""
+    return or_(
+        and_(
+            col(Reminder.status) == DeliveryStatus.PENDING.value,
+            col(Reminder.due_at) <= now,
+        ),
+        and_(
+            col(Reminder.status) == DeliveryStatus.SENDING.value,
+            col(Reminder.updated_at) < now - STALE_SENDING,
+        ),
+    )
+
+
 def _claimable_summary(now: datetime) -> Any:
     """Summaries that are due and whose sitting has no link in flight, and abandoned ones."""
     in_flight = exists().where(
@@ -861,7 +1039,7 @@ def _fingerprint(chat_id: int, text: str, keyboard: Keyboard) -> str:
     return digest.hexdigest()[:32]
 
 
-def _is_participant_of(table: type[Delivery] | type[Notice]) -> Any:
+def _is_participant_of(table: type[Delivery] | type[Notice] | type[Reminder]) -> Any:
     """The join condition from a delivery or notice row to its person's participation."""
     return and_(
         col(Participant.meeting_id) == col(table.meeting_id),

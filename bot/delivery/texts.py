@@ -1,5 +1,5 @@
-"""The texts the sender writes: the personal link message, the organizer's summary, the group
-note."""
+"""The texts the sender writes: the personal link message, the early reminder, the organizer's
+summary, the group note."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import html
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.domain.reminders import describe_moment
 from bot.domain.values import Occurrence
 from bot.i18n import _, format_relative, format_span, ngettext
 from bot.jitsi import Role
@@ -76,6 +77,26 @@ def render_link_message(
     ]
     if tail:
         lines += ["", tail]
+    return "\n".join(lines)
+
+
+def render_reminder(*, meeting: Meeting, occurrence: Occurrence, zone: str, now: datetime) -> str:
+    """An early reminder in the reader's zone: when, the code, when the link comes (never a
+    link: that comes in its own message inside the join window)."""
+    left = round((occurrence.start - now).total_seconds() / 60)
+    lines = [
+        "⏰ <b>"
+        + _("“{title}” starts in {left}.").format(
+            title=html.escape(meeting.title), left=describe_moment(max(left, 1))
+        )
+        + "</b>",
+        f"🕒 {html.escape(format_span(occurrence.start, occurrence.end, zone))}",
+        _("Meeting code: {code}").format(code=meeting.code),
+        "",
+        _("Your personal link comes here {left} before the start.").format(
+            left=describe_moment(meeting.remind_before_minutes)
+        ),
+    ]
     return "\n".join(lines)
 
 

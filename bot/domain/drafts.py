@@ -65,6 +65,9 @@ class MeetingPreview:
             "ends_at": _when(draft.ends_at),
             "zone": draft.zone,
             "rrule": draft.rrule,
+            "reminder_minutes": None
+            if draft.reminder_minutes is None
+            else list(draft.reminder_minutes),
             "reschedule_code": self.reschedule_code,
             "poll_id": self.poll_id,
             "poll_slot": self.poll_slot,
@@ -81,6 +84,9 @@ class MeetingPreview:
             ends_at=ends_at,
             zone=payload["zone"],
             rrule=payload.get("rrule"),
+            reminder_minutes=None
+            if payload.get("reminder_minutes") is None
+            else tuple(payload["reminder_minutes"]),
         )
         return cls(
             draft=draft,

@@ -40,6 +40,8 @@ class Draft:
     ends_at: datetime
     zone: str
     rrule: str | None = None
+    # `| remind 1d,10m`: the meeting's own early reminders, minutes before (None: people's own).
+    reminder_minutes: tuple[int, ...] | None = None
 
 
 def new_code(session: Session) -> str:
@@ -158,6 +160,7 @@ def create_meeting(
         chat_id=chat_id,
         organizer_id=organizer_id,
         remind_before_minutes=int(rules.remind_before.total_seconds() // 60),
+        reminder_minutes=None if draft.reminder_minutes is None else list(draft.reminder_minutes),
         created_at=now,
     )
     session.add(meeting)

@@ -54,6 +54,7 @@ def help_text() -> str:
                 "/participants CODE, /role CODE @name {owner}|{member}, /features CODE ...: rights"
             ).format(**role_choices()),
             _("/timezone Europe/Berlin, /language de, /email you@example.com: your settings"),
+            _("/reminders 1d 1h: reminders before your meetings; /reminders CODE 1d 10m: owners"),
         ]
     )
 

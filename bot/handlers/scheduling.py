@@ -16,7 +16,7 @@ from telegram.ext import ConversationHandler, filters
 
 from bot import timeparse
 from bot.buttons import ChangePreview, ConfirmPreview, DropPreview, Duration, Join, LeaveDialog
-from bot.domain import access, deep_links, drafts, lookup, polls, scheduling
+from bot.domain import access, deep_links, drafts, lookup, polls, reminders, scheduling
 from bot.domain.drafts import MeetingPreview
 from bot.domain.people import user_zone
 from bot.domain.values import Actor
@@ -110,6 +110,15 @@ def _preview(preview: MeetingPreview, draft_id: str) -> tuple[str, list[list[But
                 )
             )
         )
+    if draft.reminder_minutes:
+        lines.append(
+            "⏰ "
+            + _("Reminders: {moments} before the start").format(
+                moments=reminders.describe_moments(draft.reminder_minutes)
+            )
+        )
+    elif draft.reminder_minutes is not None:
+        lines.append("⏰ " + _("No early reminders: only the personal link"))
     if preview.reschedule_code:
         lines.insert(0, _("New time for {code}:").format(code=preview.reschedule_code))
     keyboard = [
@@ -152,7 +161,10 @@ async def schedule(update: Update, context: BotContext) -> None:
     text = command_args(update)
     parts = [part.strip() for part in text.split("|")]
     usage = _("Write it as: /schedule Title | tomorrow 15:00 | 45m (or just /schedule).")
-    if len(parts) < 2 or len(parts) > 3:
+    # "| remind 1d,10m" may follow the time or the duration.
+    remind = [part for part in parts[2:] if reminders.is_remind_part(part)]
+    parts = [part for part in parts if part not in remind]
+    if len(parts) < 2 or len(parts) > 3 or len(remind) > 1:
         await refuse(update, usage)
         return
     # An empty part is named: "I can't read “” as a date" would not say what is missing.
@@ -168,6 +180,8 @@ async def schedule(update: Update, context: BotContext) -> None:
         languages=languages,
         now=context.services.clock(),
     )
+    if remind:
+        draft = replace(draft, reminder_minutes=tuple(reminders.remind_part_moments(remind[0])))
     await _show_preview(update, context, MeetingPreview(draft))
 
 
