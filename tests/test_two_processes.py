@@ -123,9 +123,9 @@ async def test_two_processes_send_each_link_once_and_both_keep_polling(
         asker = people[1]
         sandbox.send_text(asker, "/meetings")
         await sandbox.wait_for_message(asker, contains="All hands", timeout=30)
-        # Time for a duplicate to show up, had either process claimed something twice, and
-        # for the second process's own start-up sweep to have run.
-        await asyncio.sleep(3)
+        # Both processes are past their start-up (the second polls); a moment more for a
+        # duplicate to show up, had either claimed something twice.
+        await asyncio.sleep(1)
         assert first.returncode is None and second.returncode is None, "a process died"
     finally:
         for process in (first, second):
