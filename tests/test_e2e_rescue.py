@@ -13,7 +13,7 @@ from bot.sandbox import Chat, Faults, Sandbox
 from bot.sandbox.limits import ERROR_500
 from bot.sandbox.models import Edit, Message
 from storage.db import session_scope
-from storage.models import DeliveryStatus, LinkSummary
+from storage.models import DeliveryStatus, LinkSummary, Meeting, Notice
 from tests.conftest import BotHarness
 from tests.test_e2e_delivery import _links, _team_meeting
 
@@ -120,3 +120,32 @@ async def test_group_note_is_edited_only_when_it_changes(
     assert "5 of 6" in shown
     # Telegram was never asked for an edit that changes nothing (it answers 400).
     assert [call for call in sandbox.calls_to("editMessageText") if call.status != 200] == []
+
+
+async def test_a_notice_left_sending_by_a_dead_process_goes_out_without_a_restart(
+    bot: BotHarness, sandbox: Sandbox
+) -> None:
+    """Another process claimed Carol's invitation and died; this one, still running, sends it."""
+    alice = sandbox.create_user("Alice", username="alice")
+    carol = sandbox.create_user("Carol", username="carol")
+    for person in (alice, carol):
+        await bot.say(person, "/start")
+    preview = await bot.say(alice, "/schedule Sync | tomorrow 15:00 | 30m")
+    await bot.tap(alice, preview, "Confirm")
+    with session_scope(bot.services.engine) as session:
+        code = session.exec(select(Meeting.code)).one()
+    before = len(sandbox.inbox(carol))
+    sandbox.faults = Faults(drop_before_processing_rate=1.0)
+    await bot.say_silently(alice, f"/invite {code} @carol")
+    sandbox.faults = Faults()
+    # What a process that dies between claiming and sending leaves behind.
+    with session_scope(bot.services.engine) as session:
+        notice = session.exec(select(Notice).where(Notice.user_id == carol.id)).one()
+        notice.status = DeliveryStatus.SENDING.value
+        notice.due_at = bot.clock()
+        session.add(notice)
+    await bot.reminders(timedelta(minutes=1))
+    assert len(sandbox.inbox(carol)) == before  # it may still be on its way elsewhere
+    await bot.reminders(timedelta(minutes=5))
+    invitations = sandbox.inbox(carol)[before:]
+    assert len(invitations) == 1 and code in invitations[0].text

@@ -523,19 +523,23 @@ class DeliveryService:
     def _claim_notices(self, session: Session, now: datetime) -> list[OutgoingNotice]:
         candidates = session.exec(
             select(Notice.id)
-            .where(col(Notice.due_at) <= now, col(Notice.status) == DeliveryStatus.PENDING)
+            .where(_claimable_notice(now))
             .order_by(col(Notice.id))
             .limit(BATCH_SIZE)
         ).all()
         if not candidates:
             return []
+        # A claimed notice's due_at becomes the moment of the claim, so one left `sending` by
+        # a process that died is taken again later, even while another process runs.
         taken = set(
             session.execute(
                 update(Notice)
-                .where(
-                    col(Notice.id).in_(candidates), col(Notice.status) == DeliveryStatus.PENDING
+                .where(col(Notice.id).in_(candidates), _claimable_notice(now))
+                .values(
+                    status=DeliveryStatus.SENDING,
+                    attempts=col(Notice.attempts) + 1,
+                    due_at=now,
                 )
-                .values(status=DeliveryStatus.SENDING, attempts=col(Notice.attempts) + 1)
                 .returning(col(Notice.id))
             ).scalars()
         )
@@ -984,6 +988,20 @@ def _rearm_group_notes(
             status=case((sent, DeliveryStatus.PENDING.value), else_=col(LinkSummary.status)),
             due_at=case((sent, now), else_=col(LinkSummary.due_at)),
         )
+    )
+
+
+def _claimable_notice(now: datetime) -> Any:
+    """Notices due now, and notices a dead task left `sending`."""
+    return or_(
+        and_(
+            col(Notice.status) == DeliveryStatus.PENDING.value,
+            col(Notice.due_at) <= now,
+        ),
+        and_(
+            col(Notice.status) == DeliveryStatus.SENDING.value,
+            col(Notice.due_at) < now - STALE_SENDING,
+        ),
     )
 
 
