@@ -43,6 +43,7 @@ from bot.handlers import (
     ratelimit,
     reminders,
     roles,
+    rsvp,
     scheduling,
     series,
 )
@@ -88,6 +89,7 @@ def command_menu() -> list[BotCommand]:
         BotCommand("cancel", _("Cancel a meeting")),
         BotCommand("participants", _("Who is in a meeting")),
         BotCommand("poll", _("Find a time with a group")),
+        BotCommand("capacity", _("Seats and waitlist of a meeting")),
         BotCommand("skip", _("Skip one sitting of a series")),
         BotCommand("move", _("Move one sitting of a series")),
         BotCommand("reminders", _("When reminders come")),
@@ -180,6 +182,7 @@ def _register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) -
         "promote": roles.promote,
         "demote": roles.demote,
         "participants": roles.participants,
+        "capacity": rsvp.capacity,
         "features": roles.features,
         "history": roles.history,
         "rotate": roles.rotate,
@@ -213,6 +216,7 @@ def _register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) -
         buttons.PollZone: polls.zone_button,
         buttons.PollSchedule: polls.schedule_button,
         buttons.PollPick: polls.pick_button,
+        buttons.Rsvp: rsvp.rsvp_button,
     }
     for kind, callback in on_press.items():
         application.add_handler(CallbackQueryHandler(callback, pattern=kind.claims))
@@ -395,6 +399,8 @@ async def _on_start(application: Application[Any, Any, Any, Any, Any, Any]) -> N
         first=interval,
         name=polls.CLOSE_JOB,
     )
+    # Likewise an RSVP rings the editor of the groups' meeting messages, which batches edits.
+    application.bot_data["stop_announcing"] = rsvp.watch_announcements(application)
     await _start_web(application)
 
 
@@ -455,6 +461,9 @@ async def _on_stop(application: Application[Any, Any, Any, Any, Any, Any]) -> No
     stop_poll_bell = application.bot_data.pop("stop_poll_bell", None)
     if stop_poll_bell is not None:
         stop_poll_bell()
+    stop_announcing = application.bot_data.pop("stop_announcing", None)
+    if stop_announcing is not None:
+        stop_announcing()
     services.engine.dispose()
 
 

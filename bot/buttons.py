@@ -349,6 +349,7 @@ KINDS: tuple[type[ButtonData], ...] = (
     PollZone,
     PollSchedule,
     PollPick,
+    Rsvp,
 )
 _BY_PREFIX = {kind.PREFIX: kind for kind in KINDS}
 assert len(_BY_PREFIX) == len(KINDS), "two button kinds share a prefix"

@@ -220,8 +220,8 @@ async def play(
 
         show.heading("Carol and Dan join with the group's button")
         for name in ("Carol", "Dan"):
-            show.taps(name, "Join")
-            answer = await bot.tap(people[name], announcement, "Join")
+            show.taps(name, "✅ Going")
+            answer = await bot.tap(people[name], announcement, "✅ Going")
             show.note(f"the bot answers {name}'s tap: “{answer.text}”")
 
         reminder_at = datetime.combine(

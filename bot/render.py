@@ -8,11 +8,12 @@ from datetime import datetime
 from sqlmodel import Session
 
 from bot import timeparse
-from bot.buttons import CalendarFile, Decline
+from bot.buttons import CalendarFile, Rsvp, RsvpAction
 from bot.calendar import Organizer, build_ics, google_calendar_link, outlook_calendar_link
 from bot.domain import notices, people, sittings
 from bot.domain.links import LinkRequest
-from bot.i18n import _, current_language, format_span, format_when
+from bot.domain.rsvp import Answer, Counts
+from bot.i18n import _, current_language, format_span, format_when, ngettext
 from bot.jitsi import Role
 from bot.messaging import Button
 from storage.models import Meeting, Notice, User
@@ -51,7 +52,17 @@ def _card(meeting: Meeting, when: list[str], role: Role | None) -> str:
 
 
 def render_link_reply(request: LinkRequest, zone: str) -> str:
-    """The personal link now, or when it will be available."""
+    """The personal link now, or when it will be available (or why it won't come)."""
+    if request.waitlist_place is not None:
+        return _(
+            "The meeting is full: you are number {place} on the waitlist. "
+            "Your link comes when a seat is free."
+        ).format(place=request.waitlist_place)
+    if request.declined:
+        return _(
+            "You said you can't come, so no link comes. Changed your mind? "
+            "Tap Going or Maybe on the invitation or the group's message."
+        )
     if request.link is None:
         return _(
             "Your personal link will be ready from {time}. Ask again with /link {code}."
@@ -120,6 +131,10 @@ def notice_heading(kind: str) -> str:
         notices.NoticeKind.CANCELLED: _("❌ Cancelled:"),
         notices.NoticeKind.SKIPPED: _("❌ One sitting skipped:"),
         notices.NoticeKind.MOVED: _("📅 One sitting moved:"),
+        notices.NoticeKind.WAITLISTED: _("⏳ The meeting is full; you are on its waitlist:"),
+        notices.NoticeKind.SEAT: _(
+            "🎟 A seat is free for you: you are in. Your link comes before the start."
+        ),
     }
     return headings.get(kind, "")
 
@@ -148,16 +163,103 @@ def render_notice(
 
 
 def notice_keyboard(kind: str, meeting: Meeting, bot_username: str) -> list[list[Button]]:
-    """Decline for an invitation; the calendar row on every notice.
+    """Going / Maybe / Can't for an invitation; the calendar row on every notice.
 
     A cancelled meeting keeps only the .ics (it removes the meeting from calendars): the
     Google and Outlook links would add it again.
     """
     rows = []
-    if kind == notices.NoticeKind.INVITED:
-        rows.append([Button(_("Decline"), data=Decline(meeting.code).encode())])
+    if kind in {
+        notices.NoticeKind.INVITED,
+        notices.NoticeKind.JOINED,
+        notices.NoticeKind.WAITLISTED,
+        notices.NoticeKind.SEAT,
+    }:
+        rows.append(rsvp_buttons(meeting.code))
     if kind == notices.NoticeKind.CANCELLED:
         rows.append([Button(_("📅 .ics"), data=CalendarFile(meeting.code).encode())])
     else:
         rows.append(calendar_buttons(meeting, bot_username))
     return rows
+
+
+# --- RSVP ----------------------------------------------------------------------------------
+
+
+def answer_text(answer: str | None, waitlist_place: int | None = None) -> str:
+    """Someone's answer in words, as /participants shows it."""
+    if waitlist_place is not None:
+        return _("on the waitlist (number {place})").format(place=waitlist_place)
+    words = {
+        Answer.GOING.value: _("going"),
+        Answer.MAYBE.value: _("maybe"),
+        Answer.CANT.value: _("can't come"),
+    }
+    return words.get(answer or "", _("no answer yet"))
+
+
+def rsvp_buttons(code: str) -> list[Button]:
+    """Going / Maybe / Can't: the answer can change at any time until the meeting ends."""
+    return [
+        Button(_("✅ Going"), data=Rsvp(RsvpAction.GOING, code).encode()),
+        Button(_("🤔 Maybe"), data=Rsvp(RsvpAction.MAYBE, code).encode()),
+        Button(_("❌ Can't"), data=Rsvp(RsvpAction.CANT, code).encode()),
+    ]
+
+
+def render_counts(counts: Counts) -> str:
+    """The counts under a group's announcement (no names: Who shows them)."""
+    lines = [
+        _("✅ {going} going · 🤔 {maybe} maybe · ❌ {cant} can't").format(
+            going=len(counts.going), maybe=len(counts.maybe), cant=len(counts.cant)
+        )
+    ]
+    seats = []
+    if counts.capacity is not None:
+        seats.append(
+            ngettext(
+                "🎟 {free} of {capacity} seat free",
+                "🎟 {free} of {capacity} seats free",
+                counts.capacity,
+            ).format(free=counts.free_seats, capacity=counts.capacity)
+        )
+    if counts.waiting:
+        seats.append(_("⏳ {count} on the waitlist").format(count=len(counts.waiting)))
+    if seats:
+        lines.append(" · ".join(seats))
+    return "\n".join(lines)
+
+
+def render_announcement(
+    meeting: Meeting, session: Session, *, organizer_name: str, counts: Counts, my_link: str
+) -> tuple[str, list[list[Button]]]:
+    """A group's message about a meeting: the card, live counts, the RSVP buttons."""
+    card = render_meeting_card(meeting, session, meeting.zone, meeting.created_at)
+    text = "\n".join(
+        [
+            _("📅 New meeting, planned by {name}:").format(name=html.escape(organizer_name)),
+            card,
+            render_counts(counts),
+            _("Tap “Going” to take part; personal links come privately before the start."),
+        ]
+    )
+    keyboard = [
+        rsvp_buttons(meeting.code),
+        [
+            Button(_("👥 Who"), data=Rsvp(RsvpAction.WHO, meeting.code).encode()),
+            Button(_("My link"), url=my_link),
+        ],
+    ]
+    return text, keyboard
+
+
+def render_who(counts: Counts) -> str:
+    """The names behind each answer (plain text, for an alert or a private message)."""
+    groups = [
+        (_("✅ Going"), counts.going),
+        (_("🤔 Maybe"), counts.maybe),
+        (_("❌ Can't"), counts.cant),
+        (_("⏳ Waitlist"), counts.waiting),
+    ]
+    lines = [f"{label}: {', '.join(names)}" for label, names in groups if names]
+    return "\n".join(lines) or _("Nobody has answered yet.")

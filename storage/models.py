@@ -97,6 +97,8 @@ class Meeting(SQLModel, table=True):
     # [], none for anyone.
     reminder_minutes: list[int] | None = Field(default=None, sa_column=Column(JSON))
     feature_defaults: dict[str, bool] = Field(default_factory=dict, sa_column=Column(JSON))
+    # At most this many members (owners aside) get a seat; the others wait in line. None: no limit.
+    capacity: int | None = None
     version: int = 1
     created_at: datetime = Field(
         default_factory=utc_now, sa_column=Column(UTCDateTime(), nullable=False)
@@ -134,6 +136,10 @@ class Participant(SQLModel, table=True):
     invited_by: int | None = Field(default=None, sa_column=Column(BigInteger))
     # This person said no early reminders for this meeting (the link still comes).
     reminders_off: bool = False
+    # Going, Maybe or Can't (bot.domain.rsvp.Answer values); None: not answered yet.
+    rsvp: str | None = None
+    # On the waitlist when set: the place in line (lower first); None holds a seat.
+    waitlist_ticket: int | None = None
     joined_at: datetime = Field(
         default_factory=utc_now, sa_column=Column(UTCDateTime(), nullable=False)
     )
@@ -242,6 +248,26 @@ class Reminder(SQLModel, table=True):
     message_id: int | None = None
     error: str | None = None
     updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class Announcement(SQLModel, table=True):
+    """A meeting's message in its group, showing the RSVP counts.
+
+    A change to what it shows bumps `revision` and sets `owed`; the edit job
+    (bot.handlers.rsvp) brings the message up to date at most once every few seconds, so
+    many answers make one edit, and skips an edit that would show what `shown` says is shown.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="meeting.id", index=True, unique=True)
+    chat_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    message_id: int
+    # Who planned it, as the first line names them (kept so every edit shows the same).
+    organizer_name: str
+    revision: int = 0
+    owed: bool = Field(default=False, index=True)
+    # A fingerprint of the text and buttons last shown: an edit that changes nothing is skipped.
+    shown: str | None = None
 
 
 class DeepLink(SQLModel, table=True):

@@ -31,6 +31,8 @@ from bot.buttons import (
     PollSchedule,
     PollVote,
     PollZone,
+    Rsvp,
+    RsvpAction,
 )
 
 # One value of every kind, with the data buttons already sent in chats carry.
@@ -57,6 +59,10 @@ EXAMPLES: list[tuple[ButtonData, str]] = [
     (PollZone(17), "pz:17"),
     (PollSchedule(17), "ps:17"),
     (PollPick(17, 10), "pw:17:10"),
+    (Rsvp(RsvpAction.GOING, "K7PQ2M"), "rv:g:K7PQ2M"),
+    (Rsvp(RsvpAction.MAYBE, "K7PQ2M"), "rv:m:K7PQ2M"),
+    (Rsvp(RsvpAction.CANT, "K7PQ2M"), "rv:c:K7PQ2M"),
+    (Rsvp(RsvpAction.WHO, "K7PQ2M"), "rv:w:K7PQ2M"),
 ]
 
 

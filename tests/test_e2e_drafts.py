@@ -64,7 +64,9 @@ async def test_a_group_preview_confirmed_after_a_restart_saves_and_announces(
     assert (
         "New meeting, planned by Alice" in announcement.text and meeting.code in announcement.text
     )
-    assert [text for text, _data in announcement.buttons[0]] == ["Join", "My link"]
+    answers = [text for text, _data in announcement.buttons[0]]
+    assert answers == ["✅ Going", "🤔 Maybe", "❌ Can't"]
+    assert [text for text, _data in announcement.buttons[1]] == ["👥 Who", "My link"]
     assert _pending(bot) == 0
 
 

@@ -104,18 +104,18 @@ async def test_group_schedule_join_and_never_started_member(
     )
     await bot.tap(alice, preview, "Confirm")
     announcement = sandbox.current(preview)
-    assert "Team sync" in announcement.text and "Join" in str(announcement.buttons)
+    assert "Team sync" in announcement.text and "✅ Going" in str(announcement.buttons)
     my_link_url = sandbox.button_url(announcement, "My link")
     assert my_link_url.startswith("https://t.me/meetings_test_bot?start=")
     assert "jwt=" not in announcement.text
 
-    answer = await bot.tap(bob, announcement, "Join")
+    answer = await bot.tap(bob, announcement, "✅ Going")
     assert "You joined" in (answer.text or "")
     await bot.settle()
     assert "You joined" in bot.newest(bob).text
 
     # Carol never started the bot: the button sends her to it, /start finishes the join.
-    answer = await bot.tap(carol, announcement, "Join")
+    answer = await bot.tap(carol, announcement, "✅ Going")
     assert answer.url is not None and answer.url.startswith(
         "https://t.me/meetings_test_bot?start="
     )
@@ -153,7 +153,7 @@ async def test_invite_by_reply_mention_and_unknown_username(
     assert "Dave" in reply.text
     assert "@erin" in reply.text and "Can't reach yet" in reply.text
     assert "t.me/meetings_test_bot?start=" in reply.text
-    # Invited people who started the bot hear about it privately, with a Decline button.
+    # Invited people who started the bot hear about it privately, with Going / Maybe / Can't.
     invitation = await sandbox.wait_for_message(bob, contains="You are invited")
     assert "Review" in invitation.text and code in invitation.text
     await sandbox.wait_for_message(dave, contains="You are invited")
@@ -165,11 +165,12 @@ async def test_invite_by_reply_mention_and_unknown_username(
         people = {row.user_id for row in session.exec(select(Participant)).all()}
     assert people == {alice.id, bob.id, dave.id, erin.id}
 
-    # Bob declines.
-    await bot.tap(bob, invitation, "Decline")
+    # Bob can't come: he stays in the meeting with his answer, and can change it.
+    answer = await bot.tap(bob, invitation, "❌ Can't")
+    assert "can't come" in (answer.text or "")
     with Session(bot.services.engine) as session:
-        people = {row.user_id for row in session.exec(select(Participant)).all()}
-    assert bob.id not in people
+        answers = {row.user_id: row.rsvp for row in session.exec(select(Participant)).all()}
+    assert answers[bob.id] == "cant"
 
 
 async def test_invite_code_alone_returns_a_link_to_forward(

@@ -44,7 +44,7 @@ async def test_a_link_sent_by_the_sweep_a_tap_woke_is_there_when_the_tap_returns
     await bot.tap(alice, preview, "Confirm")
     # Telegram is slow to take messages: the link goes out well after the tap is answered.
     sandbox.faults = Faults(delay=0.3, methods=frozenset({"sendMessage"}))
-    await bot.tap(carol, preview, "Join")
+    await bot.tap(carol, preview, "✅ Going")
     assert any("jwt=" in message.text for message in sandbox.inbox(carol))
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import Any
 
+from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
 from bot.domain.lookup import meeting_id
@@ -29,7 +31,9 @@ def plan_deliveries(
     wanted = set(user_ids) if user_ids is not None else None
     people = session.exec(
         select(Participant.user_id).where(
-            Participant.meeting_id == meeting.id, col(Participant.user_id).is_not(None)
+            Participant.meeting_id == meeting.id,
+            col(Participant.user_id).is_not(None),
+            *gets_the_link(),
         )
     ).all()
     existing = set(
@@ -64,6 +68,15 @@ def plan_deliveries(
     # Whatever changed the links (a new time, someone joined) changes the early reminders too.
     plan_reminders(session, meeting=meeting, now=now, user_ids=wanted)
     return added
+
+
+def gets_the_link() -> list[Any]:
+    """The conditions of a participant row whose person gets links and reminders: not those
+    who said Can't, nor those waiting on the waitlist (bot.domain.rsvp)."""
+    return [
+        or_(col(Participant.rsvp).is_(None), col(Participant.rsvp) != "cant"),
+        col(Participant.waitlist_ticket).is_(None),
+    ]
 
 
 def next_delivery(

@@ -68,6 +68,7 @@ class MeetingPreview:
             "reminder_minutes": None
             if draft.reminder_minutes is None
             else list(draft.reminder_minutes),
+            "capacity": draft.capacity,
             "reschedule_code": self.reschedule_code,
             "poll_id": self.poll_id,
             "poll_slot": self.poll_slot,
@@ -87,6 +88,7 @@ class MeetingPreview:
             reminder_minutes=None
             if payload.get("reminder_minutes") is None
             else tuple(payload["reminder_minutes"]),
+            capacity=payload.get("capacity"),
         )
         return cls(
             draft=draft,

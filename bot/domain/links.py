@@ -26,6 +26,7 @@ from bot.domain.access import require_active, require_manager
 from bot.domain.audit import record_change
 from bot.domain.lookup import find_participant, meeting_id
 from bot.domain.people import display
+from bot.domain.rsvp import Answer, waitlist_place
 from bot.domain.sittings import occurrence_after
 from bot.domain.values import Actor, Occurrence, Rules
 from bot.errors import InvalidInput, NotAllowed, NotFound
@@ -110,6 +111,9 @@ class LinkRequest:
     role: Role
     link: str | None
     opens: datetime
+    # Why no link comes at all: a place on the waitlist, or the person said Can't.
+    waitlist_place: int | None = None
+    declined: bool = False
 
 
 def request_link(
@@ -138,6 +142,11 @@ def request_link(
     if occurrence is None:
         raise InvalidInput(_("Meeting {code} is already over.").format(code=meeting.code))
     window = link_window(occurrence, rules)
+    if row.rsvp == Answer.CANT or row.waitlist_ticket is not None:
+        place = waitlist_place(session, meeting, row)
+        return LinkRequest(
+            meeting, occurrence, Role(row.role), None, window.opens, place, place is None
+        )
     link = None
     if window.opens <= now or rules.public_url is not None:
         link = personal_link(

@@ -20,6 +20,9 @@ class NoticeKind:
     CANCELLED = "cancelled"
     SKIPPED = "skipped"
     MOVED = "moved"
+    # The waitlist: a member waits for a seat, or one became free for them.
+    WAITLISTED = "waitlisted"
+    SEAT = "seat"
 
 
 def queue_notices(

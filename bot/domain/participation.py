@@ -10,6 +10,7 @@ from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
 from bot.delivery.planning import cancel_pending, plan_deliveries
+from bot.domain import rsvp
 from bot.domain.access import require_active, require_manager
 from bot.domain.audit import record_change
 from bot.domain.links import withdraw_click_link
@@ -18,7 +19,7 @@ from bot.domain.notices import NoticeKind, queue_notices
 from bot.domain.people import display
 from bot.domain.sittings import occurrence_after
 from bot.domain.values import Actor, Occurrence
-from bot.errors import InvalidInput, NotFound
+from bot.errors import InvalidInput, NotAllowed, NotFound
 from bot.i18n import _
 from bot.jitsi import Role
 from storage.models import Meeting, MeetingStatus, Participant, User
@@ -106,6 +107,7 @@ def add_participant(
     role: Role,
     invited_by: int | None,
     now: datetime,
+    answer: rsvp.Answer | None = None,
 ) -> Participant:
     row = Participant(
         meeting_id=meeting_id(meeting),
@@ -113,20 +115,31 @@ def add_participant(
         role=role,
         invited_by=invited_by,
         joined_at=now,
+        rsvp=answer.value if answer is not None else None,
     )
     session.add(row)
     session.flush()
     record_change(session, meeting, invited_by or user_id, "join", user_id, role.value, now)
+    # A full meeting puts a newcomer on its waitlist: no link until a seat is free.
+    rsvp.take_seat(session, meeting, row, now)
+    rsvp.owe_announcement_edit(session, meeting)
     plan_deliveries(session, meeting=meeting, now=now, user_ids=[user_id])
     return row
 
 
-def join(session: Session, *, meeting: Meeting, user_id: int, now: datetime) -> bool:
-    """Join a meeting as a member; False when already in it."""
+def join(
+    session: Session,
+    *,
+    meeting: Meeting,
+    user_id: int,
+    now: datetime,
+    answer: rsvp.Answer = rsvp.Answer.GOING,
+) -> bool:
+    """Join a meeting as a member (joining says Going); False when already in it."""
     require_active(meeting, now)
     if find_participant(session, meeting_id(meeting), user_id) is not None:
         return False
-    add_participant(session, meeting, user_id, Role.MEMBER, None, now)
+    add_participant(session, meeting, user_id, Role.MEMBER, None, now, answer)
     return True
 
 
@@ -145,6 +158,8 @@ def leave(session: Session, *, meeting: Meeting, user_id: int, now: datetime) ->
     cancel_pending(session, meeting, user_ids=[user_id], now=now)
     withdraw_click_link(session, meeting=meeting, user_id=user_id)
     record_change(session, meeting, user_id, "leave", user_id, "", now)
+    # The seat it frees goes to the first on the waitlist.
+    rsvp.seat_freed(session, meeting, now)
 
 
 def owner_count(session: Session, meeting: Meeting) -> int:
@@ -193,3 +208,30 @@ def invite_candidates(
     ]
     here = [meeting for meeting in owned if meeting.chat_id == chat_id]
     return owned if private and not here else here
+
+
+def answer(
+    session: Session,
+    *,
+    meeting: Meeting,
+    user_id: int,
+    answer: rsvp.Answer,
+    now: datetime,
+    may_join: bool,
+) -> rsvp.Outcome:
+    """Going, Maybe or Can't from a participant; from anyone else (`may_join`: the group's
+    own message) the answer makes them one, Can't included, so it is counted."""
+    require_active(meeting, now)
+    row = find_participant(session, meeting_id(meeting), user_id)
+    if row is None:
+        if not may_join:
+            raise NotAllowed(
+                _("You are not in meeting {code}. Ask an owner to /invite you.").format(
+                    code=meeting.code
+                )
+            )
+        row = add_participant(session, meeting, user_id, Role.MEMBER, None, now, answer)
+        record_change(session, meeting, user_id, "rsvp", user_id, answer.value, now)
+        place = rsvp.waitlist_place(session, meeting, row)
+        return rsvp.Outcome(answer, joined=True, waitlist_place=place)
+    return rsvp.respond(session, meeting=meeting, row=row, answer=answer, now=now)

@@ -172,6 +172,9 @@ def moments_for(meeting: Meeting, user: User | None, participant: Participant) -
     """The early reminders (minutes before each sitting) this person gets for this meeting."""
     if user is None or participant.reminders_off:
         return []
+    # Can't, or waiting for a seat: no reminders (bot.domain.rsvp).
+    if participant.rsvp == "cant" or participant.waitlist_ticket is not None:
+        return []
     chosen = meeting.reminder_minutes
     if chosen is None:
         chosen = user.reminder_minutes or []

@@ -42,6 +42,8 @@ class Draft:
     rrule: str | None = None
     # `| remind 1d,10m`: the meeting's own early reminders, minutes before (None: people's own).
     reminder_minutes: tuple[int, ...] | None = None
+    # `| max 20`: at most this many members get a seat (bot.domain.rsvp); None: no limit.
+    capacity: int | None = None
 
 
 def new_code(session: Session) -> str:
@@ -161,13 +163,19 @@ def create_meeting(
         organizer_id=organizer_id,
         remind_before_minutes=int(rules.remind_before.total_seconds() // 60),
         reminder_minutes=None if draft.reminder_minutes is None else list(draft.reminder_minutes),
+        capacity=draft.capacity,
         created_at=now,
     )
     session.add(meeting)
     session.flush()
     session.add(
         Participant(
-            meeting_id=meeting_id(meeting), user_id=organizer_id, role=Role.OWNER, joined_at=now
+            meeting_id=meeting_id(meeting),
+            user_id=organizer_id,
+            role=Role.OWNER,
+            joined_at=now,
+            # Whoever plans a meeting is going (they can say otherwise like anyone).
+            rsvp="going",
         )
     )
     record_change(session, meeting, organizer_id, "schedule", None, draft.title, now)

@@ -49,6 +49,7 @@ def help_text() -> str:
             _("/link CODE: your personal link when the meeting is about to start"),
             _("/reschedule CODE new time, /cancel CODE: for organizers"),
             _("/poll Title | mon 10:00; tue 15:00 | 45m: find a time with a group"),
+            _("/capacity CODE 20 (or | max 20 in /schedule): seats, then a waitlist"),
             # The role words the reader may type in /role, in their language.
             _(
                 "/participants CODE, /role CODE @name {owner}|{member}, /features CODE ...: rights"

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from telegram import MessageEntity, Update
 
 from bot.delivery import planning
-from bot.domain import access, admins, audit, links, lookup, people, roles, values
+from bot.domain import access, admins, audit, links, lookup, people, roles, rsvp, values
 from bot.domain.people import user_zone
 from bot.errors import InvalidInput
 from bot.handlers.arguments import one_person, person_named, role_choices, role_words
@@ -25,7 +25,7 @@ from bot.handlers.common import (
 )
 from bot.i18n import _, format_clock, format_when, ngettext
 from bot.jitsi import Role
-from bot.render import role_name
+from bot.render import answer_text, role_name
 from storage.db import session_scope
 from storage.models import DeliveryStatus, User
 
@@ -168,6 +168,7 @@ async def participants(update: Update, context: BotContext) -> None:
         statuses = planning.link_statuses(session, meeting=meeting, now=now)
         opens = links.link_opens(session, meeting)
         zone = user_zone(session.get(User, actor.user_id), services.rules)
+        places = {row.id: place for place, row in enumerate(rsvp.waitlist(session, meeting), 1)}
         lines = [
             _("Participants of “{title}” ({code}):").format(
                 title=html.escape(meeting.title), code=meeting.code
@@ -188,9 +189,10 @@ async def participants(update: Update, context: BotContext) -> None:
             opened = opens.get(user.id)
             if opened is not None:
                 link_state += ", " + _opened_text(opened, zone, now)
+            answer = answer_text(row.rsvp, places.get(row.id))
             lines.append(
                 f"• {html.escape(people.display(user))} — {role_name(Role(row.role))}, "
-                f"{reach}, {link_state}"
+                f"{answer}, {reach}, {link_state}"
             )
     await reply(update, "\n".join(lines))
 

@@ -15,8 +15,8 @@ from telegram import Message, Update
 from telegram.ext import ConversationHandler, filters
 
 from bot import timeparse
-from bot.buttons import ChangePreview, ConfirmPreview, DropPreview, Duration, Join, LeaveDialog
-from bot.domain import access, deep_links, drafts, lookup, polls, reminders, scheduling
+from bot.buttons import ChangePreview, ConfirmPreview, DropPreview, Duration, LeaveDialog
+from bot.domain import access, deep_links, drafts, lookup, polls, reminders, rsvp, scheduling
 from bot.domain.drafts import MeetingPreview
 from bot.domain.people import user_zone
 from bot.domain.values import Actor
@@ -34,7 +34,8 @@ from bot.handlers.common import (
     refuse,
     reply,
 )
-from bot.i18n import _, current_language, format_span
+from bot.handlers.rsvp import announce
+from bot.i18n import _, current_language, format_span, ngettext
 from bot.messaging import Button, start_link
 from bot.render import calendar_buttons, render_meeting_card
 from storage.db import session_scope
@@ -119,6 +120,15 @@ def _preview(preview: MeetingPreview, draft_id: str) -> tuple[str, list[list[But
         )
     elif draft.reminder_minutes is not None:
         lines.append("⏰ " + _("No early reminders: only the personal link"))
+    if draft.capacity is not None:
+        lines.append(
+            "🎟 "
+            + ngettext(
+                "At most {count} person (owners aside), then a waitlist",
+                "At most {count} people (owners aside), then a waitlist",
+                draft.capacity,
+            ).format(count=draft.capacity)
+        )
     if preview.reschedule_code:
         lines.insert(0, _("New time for {code}:").format(code=preview.reschedule_code))
     keyboard = [
@@ -164,7 +174,10 @@ async def schedule(update: Update, context: BotContext) -> None:
     # "| remind 1d,10m" may follow the time or the duration.
     remind = [part for part in parts[2:] if reminders.is_remind_part(part)]
     parts = [part for part in parts if part not in remind]
-    if len(parts) < 2 or len(parts) > 3 or len(remind) > 1:
+    # "| max 20" too.
+    seats = [part for part in parts[2:] if rsvp.is_capacity_part(part)]
+    parts = [part for part in parts if part not in seats]
+    if len(parts) < 2 or len(parts) > 3 or len(remind) > 1 or len(seats) > 1:
         await refuse(update, usage)
         return
     # An empty part is named: "I can't read “” as a date" would not say what is missing.
@@ -182,6 +195,8 @@ async def schedule(update: Update, context: BotContext) -> None:
     )
     if remind:
         draft = replace(draft, reminder_minutes=tuple(reminders.remind_part_moments(remind[0])))
+    if seats:
+        draft = replace(draft, capacity=rsvp.capacity_option(seats[0]))
     await _show_preview(update, context, MeetingPreview(draft))
 
 
@@ -457,22 +472,19 @@ async def _confirm_schedule(
         link_payload = deep_links.deep_link(session, meeting=meeting, kind="link", now=now)
         card = render_meeting_card(meeting, session, draft.zone, now)
         code = meeting.code
+        if in_group and query.message is not None:
+            # The preview becomes the group's message about the meeting, with live counts.
+            text, keyboard = announce(
+                session,
+                meeting=meeting,
+                chat_id=saved.chat_id,
+                message_id=query.message.message_id,
+                organizer_name=tg_user.full_name,
+                my_link=start_link(context.bot.username, link_payload),
+            )
     await query.answer(_("Saved."))
     bot_name = context.bot.username
     if in_group:
-        text = (
-            _("📅 New meeting, planned by {name}:").format(name=html.escape(tg_user.full_name))
-            + "\n"
-            + card
-            + "\n"
-            + _("Tap “Join” to take part; personal links come privately before the start.")
-        )
-        keyboard = [
-            [
-                Button(_("Join"), data=Join(code).encode()),
-                Button(_("My link"), url=start_link(bot_name, link_payload)),
-            ]
-        ]
         await query.edit_message_text(
             text, parse_mode="HTML", reply_markup=keyboard_markup(keyboard)
         )
