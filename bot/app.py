@@ -37,6 +37,7 @@ from bot.delivery.sending import OUTBOX_TABLES, DeliveryService
 from bot.domain import drafts
 from bot.domain.values import Rules
 from bot.handlers import (
+    miniapp,
     participation,
     people,
     polls,
@@ -53,6 +54,7 @@ from bot.handlers.ratelimit import PacedRateLimiter
 from bot.i18n import _, use_language
 from bot.services import Services
 from bot.web import Webhook, WebServer
+from bot.web.miniapp import MiniApp
 from storage import heartbeat
 from storage.db import call_after_commit, make_engine, session_scope, upgrade_database
 
@@ -191,9 +193,14 @@ def _register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) -
         "move": series.move,
         "reminders": reminders.reminders_command,
         "poll": polls.poll,
+        "app": miniapp.app_command,
     }
     for name, callback in commands.items():
         application.add_handler(CommandHandler(name, callback, filters=fresh))
+    # Besides /start's own answer: the private chat's menu button opens the Mini App.
+    application.add_handler(
+        CommandHandler("start", miniapp.set_menu_button, filters=fresh), group=1
+    )
     application.add_handler(MessageHandler(fresh & filters.COMMAND, _unknown_command))
     # Each kind of button by its prefix (bot.buttons); a malformed press of a known kind gets
     # that kind's own refusal, anything else the catch-all below.
@@ -414,7 +421,12 @@ async def _start_web(application: Application[Any, Any, Any, Any, Any, Any]) -> 
     async def feed_update(data: dict[str, Any]) -> None:
         await application.update_queue.put(Update.de_json(data, application.bot))
 
-    server = WebServer(services, webhook=webhook, feed_update=feed_update)
+    server = WebServer(
+        services,
+        webhook=webhook,
+        feed_update=feed_update,
+        mini_app=MiniApp(services, miniapp.TelegramSide(application)),
+    )
     await server.start()
     application.bot_data["web_server"] = server
     if webhook is not None:

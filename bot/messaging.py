@@ -13,11 +13,13 @@ from typing import Protocol
 
 @dataclass(frozen=True)
 class Button:
-    """An inline button: a URL to open or callback data to send back."""
+    """An inline button: a URL to open, callback data to send back, or a Mini App to open
+    (`web_app`, its URL: private chats only)."""
 
     text: str
     url: str | None = None
     data: str | None = None
+    web_app: str | None = None
 
 
 Keyboard = Sequence[Sequence[Button]]

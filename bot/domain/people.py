@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot import timeparse
 from bot.domain.lookup import find_participant, require_user
@@ -123,3 +123,15 @@ def set_user_language(session: Session, *, user_id: int, language: str) -> None:
     user = require_user(session, user_id)
     user.language = language
     session.add(user)
+
+
+def people_met(session: Session, *, user_id: int, limit: int = 200) -> list[User]:
+    """Everyone who shares a meeting with this person (an invite list to pick from), by name."""
+    mine = select(Participant.meeting_id).where(Participant.user_id == user_id)
+    rows = session.exec(
+        select(User)
+        .join(Participant, col(Participant.user_id) == col(User.id))
+        .where(col(Participant.meeting_id).in_(mine), col(User.id) != user_id)
+        .distinct()
+    ).all()
+    return sorted(rows, key=lambda user: display(user).lower())[:limit]

@@ -17,6 +17,7 @@ from telegram import (
     InlineKeyboardMarkup,
     Message,
     Update,
+    WebAppInfo,
 )
 from telegram import User as TelegramUser
 from telegram.constants import ChatMemberStatus, ParseMode
@@ -67,17 +68,16 @@ Pressed = TypeVar("Pressed", bound=ButtonData)
 
 def keyboard_markup(keyboard: Keyboard) -> InlineKeyboardMarkup | None:
     """Our plain buttons as Telegram's inline keyboard."""
-    rows = [
-        [
-            InlineKeyboardButton(button.text, url=button.url)
-            if button.url
-            else InlineKeyboardButton(button.text, callback_data=button.data)
-            for button in row
-        ]
-        for row in keyboard
-        if row
-    ]
+    rows = [[_inline_button(button) for button in row] for row in keyboard if row]
     return InlineKeyboardMarkup(rows) if rows else None
+
+
+def _inline_button(button: Button) -> InlineKeyboardButton:
+    if button.web_app:
+        return InlineKeyboardButton(button.text, web_app=WebAppInfo(button.web_app))
+    if button.url:
+        return InlineKeyboardButton(button.text, url=button.url)
+    return InlineKeyboardButton(button.text, callback_data=button.data)
 
 
 def clip(text: str) -> str:

@@ -38,6 +38,7 @@ from bot.handlers.common import (
     remember,
     reply,
 )
+from bot.handlers.miniapp import open_in_app_button
 from bot.i18n import _
 from bot.jitsi import Role
 from bot.messaging import Button, start_link
@@ -349,7 +350,15 @@ async def list_meetings(update: Update, context: BotContext) -> None:
     tg_user = update.effective_user
     assert tg_user is not None
     text, keyboard = _meetings_page(context, tg_user.id, 0)
+    if is_private(update):
+        keyboard += _app_row(context)
     await reply(update, text, keyboard)
+
+
+def _app_row(context: BotContext) -> list[list[Button]]:
+    """ "Open in app" under a private list (a Mini App button works in private chats only)."""
+    button = open_in_app_button(context.services)
+    return [[button]] if button is not None else []
 
 
 @guarded
@@ -364,9 +373,11 @@ async def page_button(update: Update, context: BotContext) -> None:
     # The page is rebuilt for whoever pressed: nobody sees another person's list.
     text, keyboard = _meetings_page(context, tg_user.id, page)
     await query.answer()
-    markup = keyboard_markup(keyboard)
     message = query.message
     private = message is not None and message.chat.type == "private"
+    if private:
+        keyboard += _app_row(context)
+    markup = keyboard_markup(keyboard)
     # The page already shown (its own number pressed, or nothing changed): no edit at all.
     if private and not _already_shows(message, text, markup):
         await query.edit_message_text(text, parse_mode="HTML", reply_markup=markup)

@@ -222,6 +222,8 @@ class BotApi:
             "getChat": self.get_chat,
             "getChatMember": self.get_chat_member,
             "getChatAdministrators": self.get_chat_administrators,
+            "setChatMenuButton": self.set_chat_menu_button,
+            "getChatMenuButton": self.get_chat_menu_button,
             "close": self.close,
             "logOut": self.log_out,
         }
@@ -747,6 +749,33 @@ class BotApi:
                 user = world.bot if user_id == world.bot.id else world.users[user_id]
                 admins.append(chat_member_json(user, status))
         return admins
+
+    async def set_chat_menu_button(self, params: Params) -> bool:
+        """setChatMenuButton for one private chat (no chat_id: the default for all)."""
+        chat_id = 0
+        if params.has("chat_id"):
+            chat = self._chat(params)
+            if not chat.is_private:
+                raise bad_request("method is available only for private chats")
+            chat_id = chat.id
+        button = params.obj("menu_button") or {"type": "default"}
+        kinds = {"default", "commands", "web_app"}
+        if not isinstance(button, dict) or button.get("type") not in kinds:
+            raise bad_request("can't parse menu button JSON object")
+        if button["type"] == "web_app":
+            web_app = button.get("web_app")
+            url = str(web_app.get("url", "")) if isinstance(web_app, dict) else ""
+            if not button.get("text") or not url.startswith(("https://", "http://")):
+                raise bad_request("BUTTON_URL_INVALID")
+        self.world.menu_buttons[chat_id] = button
+        self.world.notify()
+        return True
+
+    async def get_chat_menu_button(self, params: Params) -> JSON:
+        """getChatMenuButton: the chat's own button, else the default."""
+        chat_id = self._chat(params).id if params.has("chat_id") else 0
+        buttons = self.world.menu_buttons
+        return buttons.get(chat_id) or buttons.get(0) or {"type": "commands"}
 
     async def close(self, params: Params) -> bool:
         """close: nothing to close in the sandbox."""

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import hmac
 import itertools
 import json
 import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
+from urllib.parse import quote, urlencode
 
 from bot.sandbox.models import (
     ADMIN_STATUSES,
@@ -64,6 +67,8 @@ class World:
         self.chats: dict[int, Chat] = {}
         self.callback_queries: dict[str, CallbackQuery] = {}
         self.commands: dict[tuple[str, str], list[JSON]] = {}
+        # setChatMenuButton: per private chat id (0: the default for every chat).
+        self.menu_buttons: dict[int, JSON] = {}
         self.documents: dict[str, Document] = {}
         self.webhook = Webhook()
         self.allowed_updates: list[str] | None = None
@@ -92,6 +97,48 @@ class World:
         event = self._changed
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(event.wait(), timeout)
+
+    # -- Mini Apps -------------------------------------------------------------------------
+
+    def web_app_init_data(
+        self,
+        user: User,
+        *,
+        auth_date: int | None = None,
+        start_param: str | None = None,
+        bot_token: str | None = None,
+    ) -> str:
+        """The init data Telegram gives a Mini App opened by `user`, signed with the bot's token
+        (or `bot_token`, to forge it) as Telegram documents it."""
+        fields = {
+            "query_id": f"AAH{user.id}",
+            "user": json.dumps(user.to_json(), separators=(",", ":"), ensure_ascii=False),
+            "auth_date": str(self.now() if auth_date is None else auth_date),
+            "signature": "sandbox",
+        }
+        if start_param is not None:
+            fields["chat_type"] = "group"
+            fields["start_param"] = start_param
+        check = "\n".join(f"{key}={fields[key]}" for key in sorted(fields))
+        secret = hmac.new(b"WebAppData", (bot_token or self.bot_token).encode(), hashlib.sha256)
+        fields["hash"] = hmac.new(secret.digest(), check.encode(), hashlib.sha256).hexdigest()
+        return urlencode(fields, quote_via=quote)
+
+    def web_app_url(self, url: str, init_data: str, theme: dict[str, str] | None = None) -> str:
+        """`url` opened as Telegram opens a Mini App: init data, version, platform and theme
+        in the fragment."""
+        fragment = {
+            "tgWebAppData": init_data,
+            "tgWebAppVersion": "8.0",
+            "tgWebAppPlatform": "web",
+            "tgWebAppThemeParams": json.dumps(theme or {}, separators=(",", ":")),
+        }
+        return url.split("#")[0] + "#" + urlencode(fragment, quote_via=quote)
+
+    def menu_button(self, user: User) -> JSON:
+        """The menu button the user's private chat with the bot shows."""
+        own = self.menu_buttons.get(user.id)
+        return own or self.menu_buttons.get(0) or {"type": "commands"}
 
     # -- people and chats ------------------------------------------------------------------
 

@@ -23,6 +23,7 @@ from bot.domain.links import Opened, Opening
 from bot.i18n import normalize_language, pick_language, use_language
 from bot.services import Services
 from bot.web import pages
+from bot.web.miniapp import MiniApp
 from bot.web.previews import is_preview_fetch
 from storage.db import session_scope
 from storage.models import Meeting
@@ -95,8 +96,10 @@ class WebServer:
         *,
         webhook: Webhook | None = None,
         feed_update: UpdateFeed | None = None,
+        mini_app: MiniApp | None = None,
     ) -> None:
         self._services = services
+        self._mini_app = mini_app
         self._webhook = webhook
         self._feed_update = feed_update
         self._runner: web.AppRunner | None = None
@@ -109,6 +112,8 @@ class WebServer:
         app.router.add_get(prefix + links.CLICK_PATH + "{handle}", self._open_link)
         if self._webhook is not None:
             app.router.add_post(self._webhook.path, self._take_update)
+        if self._mini_app is not None:
+            self._mini_app.add_routes(app, prefix)
         return app
 
     async def start(self) -> None:
