@@ -37,6 +37,7 @@ from bot.delivery.sending import OUTBOX_TABLES, DeliveryService
 from bot.domain import drafts
 from bot.domain.values import Rules
 from bot.handlers import (
+    attendance,
     miniapp,
     participation,
     people,
@@ -92,6 +93,7 @@ def command_menu() -> list[BotCommand]:
         BotCommand("participants", _("Who is in a meeting")),
         BotCommand("poll", _("Find a time with a group")),
         BotCommand("capacity", _("Seats and waitlist of a meeting")),
+        BotCommand("attendance", _("Who came to a meeting")),
         BotCommand("skip", _("Skip one sitting of a series")),
         BotCommand("move", _("Move one sitting of a series")),
         BotCommand("reminders", _("When reminders come")),
@@ -192,6 +194,8 @@ def _register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) -
         "skip": series.skip,
         "move": series.move,
         "reminders": reminders.reminders_command,
+        "attendance": attendance.attendance_command,
+        "lobby": attendance.lobby,
         "poll": polls.poll,
         "app": miniapp.app_command,
     }

@@ -61,6 +61,13 @@ class Settings(BaseSettings):
     allow_paid_broadcast: bool = False
     public_url: str | None = None
     web_listen: str = "127.0.0.1:8080"
+    # The shared secret Jitsi's reservation and event-sync modules send (Authorization: Bearer);
+    # set, the bot serves both APIs under PUBLIC_URL/jitsi/ (bot.web.reservations, .events).
+    reservations_token: SecretStr | None = None
+    # Owners get "people are waiting" when no owner is in the room this long after the start.
+    no_host_minutes: int = Field(default=5, ge=0)
+    # Seats beyond the participants that a room allows (max_occupants), for a second device.
+    room_extra_seats: int = Field(default=2, ge=0)
 
     @field_validator("telegram_api_base_url")
     @classmethod
@@ -152,12 +159,34 @@ class Settings(BaseSettings):
             raise ValueError("expected DEBUG, INFO, WARNING, ERROR or CRITICAL")
         return level
 
+    @field_validator("reservations_token")
+    @classmethod
+    def _reservations_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        token = value.get_secret_value().strip()
+        if len(token) < 16 or not re.fullmatch(r"[A-Za-z0-9._~+/=-]+", token):
+            raise ValueError(
+                "expected a random secret of at least 16 letters, digits or -._~+/= "
+                "(e.g. the output of: openssl rand -hex 24)"
+            )
+        return SecretStr(token)
+
     @model_validator(mode="after")
     def _provider_settings(self) -> Settings:
         if self.jitsi_provider is JitsiProvider.JAAS:
             self._check_jaas()
         else:
             self._check_self_hosted()
+        return self
+
+    @model_validator(mode="after")
+    def _rooms_need_web(self) -> Settings:
+        if self.reservations_token is not None and self.public_url is None:
+            raise ValueError(
+                "RESERVATIONS_TOKEN is set but PUBLIC_URL is missing: expected PUBLIC_URL too "
+                "(Jitsi calls the bot's web side there)"
+            )
         return self
 
     def _check_jaas(self) -> None:
@@ -263,6 +292,12 @@ class Settings(BaseSettings):
     def web_address(self) -> tuple[str, int]:
         """Where the web server listens: WEB_LISTEN as host and port."""
         return listen_address(self.web_listen)
+
+    @property
+    def manages_rooms(self) -> bool:
+        """True when the bot serves Jitsi's reservation and event-sync APIs."""
+        token = self.reservations_token
+        return self.public_url is not None and token is not None and bool(token.get_secret_value())
 
     @property
     def web_path(self) -> str:

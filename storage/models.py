@@ -97,6 +97,8 @@ class Meeting(SQLModel, table=True):
     # [], none for anyone.
     reminder_minutes: list[int] | None = Field(default=None, sa_column=Column(JSON))
     feature_defaults: dict[str, bool] = Field(default_factory=dict, sa_column=Column(JSON))
+    # Jitsi's lobby in this meeting's room (told to Jitsi by the reservation API; /lobby).
+    lobby: bool = False
     # At most this many members (owners aside) get a seat; the others wait in line. None: no limit.
     capacity: int | None = None
     version: int = 1
@@ -268,6 +270,52 @@ class Announcement(SQLModel, table=True):
     owed: bool = Field(default=False, index=True)
     # A fingerprint of the text and buttons last shown: an edit that changes nothing is skipped.
     shown: str | None = None
+
+
+class RoomSitting(SQLModel, table=True):
+    """One sitting's room as Jitsi opened it (bot.domain.rooms): the reservation the bot granted
+    (its id is the conflict_id Jitsi asks about again) and what the bot owes about it."""
+
+    __tablename__ = "room_sitting"
+    __table_args__ = (UniqueConstraint("meeting_id", "occurrence_start"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="meeting.id", index=True)
+    occurrence_start: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    # The room's name as Jitsi sent it, and the creator and start_time it sent (returned as
+    # they came: Prosody parses start_time back and adds the duration to it).
+    room: str
+    mail_owner: str = ""
+    start_time: str = ""
+    # True from a granted POST until Jitsi's DELETE (the room was destroyed).
+    reserved: bool = False
+    reserved_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    released_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    # When an owner was first in the room (None: no owner yet).
+    owner_arrived_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    # The "people are waiting" message and the attendance report are planned once per sitting.
+    rescue_planned: bool = False
+    report_planned: bool = False
+
+
+class RoomPresence(SQLModel, table=True):
+    """One connection of one person to a sitting's room, from Jitsi's event-sync posts."""
+
+    __tablename__ = "room_presence"
+    __table_args__ = (UniqueConstraint("room_sitting_id", "occupant_jid", "joined_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    room_sitting_id: int = Field(foreign_key="room_sitting.id", index=True)
+    # The XMPP full JID of the connection and when it joined: a retried post finds its row
+    # again by them (a move into a breakout room and back is a new row).
+    occupant_jid: str
+    # The token's context.user.id ("tg-<Telegram id>" for the bot's people; "" without one).
+    person_id: str = ""
+    # The bot's person that id names (None: a token the bot did not write).
+    user_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    owner: bool = False
+    joined_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    left_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
 
 
 class DeepLink(SQLModel, table=True):

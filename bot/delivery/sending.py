@@ -46,7 +46,7 @@ from bot.delivery.texts import (
     render_reminder,
     render_summary,
 )
-from bot.domain import deep_links, links, people, sittings
+from bot.domain import attendance, deep_links, links, people, rooms, sittings
 from bot.domain import reminders as early
 from bot.domain.values import Occurrence, Rules
 from bot.i18n import _, pick_language, use_language
@@ -497,10 +497,21 @@ class DeliveryService:
                 col(Reminder.status) == DeliveryStatus.PENDING.value,
                 col(Reminder.due_at) > now,
             )
+            # Room notices fall due later (the attendance report, "people are waiting").
+            notice = _earliest(
+                session,
+                Notice.due_at,
+                col(Notice.status) == DeliveryStatus.PENDING.value,
+                col(Notice.due_at) > now,
+            )
         if beyond is not None:
             # Planned once it comes within the look-ahead.
             upcoming.append(beyond - self._look_ahead)
-        upcoming += [moment for moment in (retry, summary_retry, reminder) if moment is not None]
+        upcoming += [
+            moment
+            for moment in (retry, summary_retry, reminder, notice)
+            if moment is not None
+        ]
         return min(upcoming, default=None)
 
     # --- notices about changes ----------------------------------------------------------
@@ -556,6 +567,24 @@ class DeliveryService:
             assert notice.id is not None
             language = pick_language(user.language, user.telegram_language, self._default_language)
             role = Role(participant.role) if participant is not None else None
+            if notice.kind in rooms.ROOM_NOTICE_KINDS:
+                with use_language(language):
+                    room_text = attendance.render_room_notice(
+                        session,
+                        notice=notice,
+                        meeting=meeting,
+                        user=user,
+                        participant=participant,
+                        signer=self._signer,
+                        rules=self._rules,
+                        now=now,
+                    )
+                if room_text is None:  # no longer true (an owner came, everyone left)
+                    notice.status = DeliveryStatus.CANCELLED.value
+                    session.add(notice)
+                else:
+                    outgoing.append(OutgoingNotice(notice.id, user.id, room_text, []))
+                continue
             with use_language(language):
                 zone = people.user_zone(user, self._rules)
                 text = render_notice(notice, meeting, session, zone, now, role)

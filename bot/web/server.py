@@ -23,8 +23,10 @@ from bot.domain.links import Opened, Opening
 from bot.i18n import normalize_language, pick_language, use_language
 from bot.services import Services
 from bot.web import pages
+from bot.web.events import EventSyncApi
 from bot.web.miniapp import MiniApp
 from bot.web.previews import is_preview_fetch
+from bot.web.reservations import ReservationApi
 from storage.db import session_scope
 from storage.models import Meeting
 
@@ -110,6 +112,10 @@ class WebServer:
         app = web.Application()
         prefix = self._services.settings.web_path
         app.router.add_get(prefix + links.CLICK_PATH + "{handle}", self._open_link)
+        if self._services.settings.manages_rooms:
+            # Jitsi's reservation and event-sync modules (RESERVATIONS_TOKEN).
+            ReservationApi(self._services).add_routes(app, prefix)
+            EventSyncApi(self._services).add_routes(app, prefix)
         if self._webhook is not None:
             app.router.add_post(self._webhook.path, self._take_update)
         if self._mini_app is not None:
