@@ -252,9 +252,9 @@ async def test_roles_by_name_and_by_reply_and_the_last_owner_stays(
     listing = await bot.say(alice, f"/participants {code}")
     lines = listing.text.splitlines()
     assert lines[0] == f"Participants of “Team sync” ({code}):"
-    assert "• Bob — owner, reachable, link not sent yet" in lines
-    assert "• Alice — member, reachable, link not sent yet" in lines
-    assert "• Fay — member, can't be reached, link not sent yet" in lines
+    assert "• Bob — owner, no answer yet, reachable, link not sent yet" in lines
+    assert "• Alice — member, going, reachable, link not sent yet" in lines
+    assert "• Fay — member, no answer yet, can't be reached, link not sent yet" in lines
 
 
 # --- who may -------------------------------------------------------------------------------
@@ -438,8 +438,8 @@ async def test_changes_after_the_links_send_fresh_links_and_rotate_moves_the_roo
     old_room = _meeting(bot, code).room
     assert [len(_links(sandbox, user)) for user in (alice, bob, carol)] == [1, 1, 1]
     listing = await bot.say(alice, f"/participants {code}")
-    assert "• Carol — member, reachable, link sent" in listing.text
-    assert "• Fay — member, can't be reached, link not sent yet" in listing.text
+    assert "• Carol — member, no answer yet, reachable, link sent" in listing.text
+    assert "• Fay — member, no answer yet, can't be reached, link not sent yet" in listing.text
 
     # A new role: Bob gets an owner link, and is told the old one still works.
     reply = await bot.say(alice, f"/promote {code} @bob")

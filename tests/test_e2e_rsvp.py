@@ -77,6 +77,11 @@ async def test_answers_from_the_group_message_show_as_live_counts_and_names(
     group = sandbox.create_group("Team", members=[alice, bob, carol, dan], admins=[alice])
     board = await _announce(bot, alice, group, "/schedule Team sync | tomorrow 15:00 | 30m")
     assert _counts(board) == "✅ 1 going · 🤔 0 maybe · ❌ 0 can't"
+    # An invitation changes no count: the message is not edited (Telegram would answer 400).
+    edits = len(sandbox.calls_to("editMessageText"))  # the preview became the message
+    await bot.say(alice, f"/invite {_code(board.text)} @carol", group)
+    await caught_up(bot)
+    assert len(sandbox.calls_to("editMessageText")) == edits
 
     # Bob was not in it: Going makes him a participant, told privately with the details.
     answer = await bot.tap(bob, board, GOING)
@@ -105,7 +110,8 @@ async def test_answers_from_the_group_message_show_as_live_counts_and_names(
         (edit.old_text, edit.old_buttons) != (edit.new_text, edit.new_buttons)
         for edit in sandbox.edits(group)
     )
-    assert len(sandbox.chat_messages(group)) == 1
+    assert [call for call in sandbox.calls_to("editMessageText") if call.status != 200] == []
+    assert len(sandbox.chat_messages(group)) == 2  # the message and the reply to /invite
     with Session(bot.services.engine) as session:
         actions = [row.action for row in session.exec(select(AuditEvent)).all()]
     assert actions.count("rsvp") >= 2
@@ -334,6 +340,7 @@ async def test_fifty_answers_in_a_minute_stay_within_the_group_edit_budget(
             for edit in edits
         )
         assert sandbox.stats.rate_limited == 0
+        assert all(call.status == 200 for call in sandbox.calls_to("editMessageText"))
         # Every tap counted.
         assert _counts(sandbox.current(board)) == "✅ 1 going · 🤔 15 maybe · ❌ 10 can't"
     finally:

@@ -327,15 +327,23 @@ def set_capacity(
 
 
 def announce(
-    session: Session, *, meeting: Meeting, chat_id: int, message_id: int, organizer_name: str
+    session: Session,
+    *,
+    meeting: Meeting,
+    chat_id: int,
+    message_id: int,
+    organizer_name: str,
+    shown: str,
 ) -> None:
-    """Remember the group message that shows a meeting's answers (shown as rendered now)."""
+    """Remember the group message that shows a meeting's answers (`shown`: the fingerprint of
+    what it shows now, so that no edit repeats it)."""
     session.add(
         Announcement(
             meeting_id=meeting_id(meeting),
             chat_id=chat_id,
             message_id=message_id,
             organizer_name=organizer_name,
+            shown=shown,
         )
     )
 

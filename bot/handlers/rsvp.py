@@ -202,20 +202,22 @@ def announce(
     my_link: str,
 ) -> tuple[str, list[list[Button]]]:
     """The new meeting's group message (text and buttons), remembered for later edits."""
-    rsvp.announce(
-        session,
-        meeting=meeting,
-        chat_id=chat_id,
-        message_id=message_id,
-        organizer_name=organizer_name,
-    )
-    return render_announcement(
+    text, keyboard = render_announcement(
         meeting,
         session,
         organizer_name=organizer_name,
         counts=rsvp.counts(session, meeting),
         my_link=my_link,
     )
+    rsvp.announce(
+        session,
+        meeting=meeting,
+        chat_id=chat_id,
+        message_id=message_id,
+        organizer_name=organizer_name,
+        shown=_fingerprint(text, keyboard),
+    )
+    return text, keyboard
 
 
 def watch_announcements(

@@ -100,7 +100,9 @@ def test_a_smaller_capacity_takes_no_seat_away(session: Session) -> None:
 
 def test_answers_mark_the_group_message_owed(session: Session) -> None:
     meeting = make_meeting(session)
-    rsvp.announce(session, meeting=meeting, chat_id=-5, message_id=7, organizer_name="Olga")
+    rsvp.announce(
+        session, meeting=meeting, chat_id=-5, message_id=7, organizer_name="Olga", shown="a"
+    )
     session.flush()
     _answer(session, meeting, STRANGER, MAYBE)
     row = session.exec(select(Announcement)).one()
