@@ -265,11 +265,34 @@ async def play(
             file=show.out,
         )
         if interactive:
+            await _open_mini_app(bot, people, clock)
             await _stay_interactive(sandbox, people, team, clock)
     finally:
         await bot.stop()
         await sandbox.stop()
     return result
+
+
+async def _open_mini_app(bot: BotHarness, people: dict[str, User], clock: ManualClock) -> None:
+    """Serve the Mini App on a free local port and print each person's way in, signed as
+    Telegram signs it (valid for a day of demo time)."""
+    from aiohttp import web
+
+    from bot.handlers.miniapp import TelegramSide
+    from bot.web.miniapp import APP_PATH, MiniApp
+
+    assert bot.application is not None
+    site = web.Application()
+    MiniApp(bot.services, TelegramSide(bot.application)).add_routes(site, "")
+    runner = web.AppRunner(site, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    port = runner.addresses[0][1]
+    print("\nThe Mini App, opened as each person (paste into a browser):", flush=True)
+    for name, user in people.items():
+        data = bot.sandbox.web_app_init_data(user, auth_date=int(clock().timestamp()))
+        url = bot.sandbox.web_app_url(f"http://127.0.0.1:{port}{APP_PATH}", data)
+        print(f"  {name}: {url}", flush=True)
 
 
 async def _stay_interactive(

@@ -20,6 +20,7 @@ from bot.handlers.common import (
     reader_language,
     reply,
 )
+from bot.handlers.rsvp import announce
 from bot.i18n import _, use_language
 from bot.messaging import Button, start_link
 from bot.render import render_announcement
@@ -143,13 +144,14 @@ class TelegramSide:
             meeting = session.get(Meeting, meeting_id)
             assert meeting is not None
             payload = deep_links.deep_link(session, meeting=meeting, kind="link", now=now)
+            my_link = start_link(bot.username, payload)
             with use_language(language or services.settings.default_language):
                 text, keyboard = render_announcement(
                     meeting,
                     session,
                     organizer_name=organizer_name,
                     counts=rsvp.counts(session, meeting),
-                    my_link=start_link(bot.username, payload),
+                    my_link=my_link,
                 )
         message = await bot.send_message(
             chat_id, text, parse_mode=ParseMode.HTML, reply_markup=keyboard_markup(keyboard)
@@ -157,10 +159,13 @@ class TelegramSide:
         with session_scope(services.engine) as session:
             meeting = session.get(Meeting, meeting_id)
             assert meeting is not None
-            rsvp.announce(
-                session,
-                meeting=meeting,
-                chat_id=chat_id,
-                message_id=message.message_id,
-                organizer_name=organizer_name,
-            )
+            # Remembered for the later edits, with what it shows, as /schedule's Confirm does.
+            with use_language(language or services.settings.default_language):
+                announce(
+                    session,
+                    meeting=meeting,
+                    chat_id=chat_id,
+                    message_id=message.message_id,
+                    organizer_name=organizer_name,
+                    my_link=my_link,
+                )

@@ -157,8 +157,8 @@
     }
     return el("article", { class: "card", "data-code": meeting.code }, [
       el("h3", { text: meeting.title }),
-      el("div", { text: "🕒 " + meeting.when }),
-      meeting.repeat ? el("div", { text: "🔁 " + meeting.repeat }) : null,
+      el("div", { class: "when", text: meeting.when }),
+      meeting.repeat ? el("div", { class: "repeat", text: meeting.repeat }) : null,
       el("div", { class: "hint", text: text("role", { role: meeting.role_name }) }),
       actions,
     ]);
@@ -190,7 +190,10 @@
     ]));
     form.appendChild(el("p", { class: "hint", text: text("in_zone", { zone: me.zone }) }));
     form.appendChild(preview);
-    form.appendChild(el("fieldset", { class: "plain" }, [el("legend", { text: text("invite") }), people]));
+    // A group's meeting is open to the group (people answer under its message): no invite list.
+    if (!me.group) {
+      form.appendChild(el("fieldset", {}, [el("legend", { text: text("invite") }), people]));
+    }
     form.appendChild(submit);
     main.appendChild(form);
 
@@ -209,7 +212,7 @@
       api("POST", "preview", values()).then(function (data) {
         if (ticket !== pending) return;
         preview.className = "preview";
-        preview.textContent = "🕒 " + data.when + (data.repeat ? "\n🔁 " + data.repeat : "");
+        preview.textContent = data.when + (data.repeat ? "\n" + data.repeat : "");
       }).catch(function (error) {
         if (ticket !== pending) return;
         preview.className = "preview error";
@@ -228,10 +231,7 @@
     }
     form.addEventListener("submit", function (event) { event.preventDefault(); send(); });
     setMainButton(text("schedule"), send);
-    if (me.group) {
-      people.appendChild(el("li", { class: "hint", text: "—" }));
-      return Promise.resolve();
-    }
+    if (me.group) return Promise.resolve();
     return api("GET", "people").then(function (data) {
       if (!data.people.length) people.appendChild(el("li", { class: "hint", text: text("nobody") }));
       data.people.forEach(function (person) {
