@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import re
 import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -14,7 +15,13 @@ from bot.jitsi.readers.hocon import HoconConfig, HoconReader, hocon_bool
 from bot.jitsi.readers.lua import ProsodyConfig, ProsodyReader, Section, Setting, Table
 from bot.jitsi.readers.properties import read_properties
 from bot.jitsi.readers.source import Entry, FilesRead
-from bot.jitsi.server_settings import SECRET_PLACEHOLDER, xmpp_domain
+from bot.jitsi.server_settings import (
+    RESERVATIONS_PLACEHOLDER,
+    SECRET_PLACEHOLDER,
+    events_prefix,
+    reservations_prefix,
+    xmpp_domain,
+)
 
 # Modules that give owners their role from the token (Jitsi's own, jitsi-contrib's old copy, and
 # the third-party module that reads the top-level "moderator" claim).
@@ -185,6 +192,8 @@ def _check_prosody(
     breakout = _component(config, host, "breakout_rooms_muc", "breakout")
     if breakout is not None:
         _check_breakout(config, breakout, report)
+    if settings.manages_rooms:
+        _check_rooms(settings, config, host, muc, report)
     return facts
 
 
@@ -459,6 +468,169 @@ def _check_muc(config: ProsodyConfig, muc: Section, report: CheckReport) -> bool
                 "(Docker: WAIT_FOR_HOST_DISABLE_AUTO_OWNERS=1)",
             )
     return has_affiliation
+
+
+def _check_rooms(
+    settings: Settings,
+    config: ProsodyConfig,
+    host: Section,
+    muc: Section | None,
+    report: CheckReport,
+) -> None:
+    """With RESERVATIONS_TOKEN: reservations and presence_identity on the VirtualHost, the
+    wait for the host on the conference MUC, and the event-sync component."""
+    modules = config.modules(host)
+    if modules is not None and modules.value is None:
+        return  # an expression: unknown
+    names = modules.strings() if modules is not None else []
+    where = (modules.file, modules.line) if modules is not None else (host.file, host.line)
+    if "reservations" not in names:
+        report.add(
+            *where,
+            f'"reservations" is not in the modules_enabled of VirtualHost "{host.name}"',
+            "Jitsi never asks the bot: rooms open at any time, also rooms no meeting planned, "
+            "and stay open after the meeting",
+            f'add "reservations"; to modules_enabled of VirtualHost "{host.name}" with the '
+            "reservations_ lines `python -m bot jitsi-config` prints",
+        )
+    else:
+        _check_api_lines(
+            settings,
+            config,
+            host,
+            ("reservations_api_prefix", reservations_prefix(settings)),
+            "reservations_api_headers",
+            "every room is refused (or, unreachable, Jitsi retries and then refuses)",
+            report,
+        )
+    if "presence_identity" not in names:
+        report.add(
+            *where,
+            f'"presence_identity" is not in the modules_enabled of VirtualHost "{host.name}"',
+            "a modified client can show itself as someone else to the others in the room",
+            f'add "presence_identity"; to modules_enabled of VirtualHost "{host.name}"',
+        )
+    sync = next(
+        (
+            section
+            for section in config.sections.values()
+            if section.kind == "Component" and section.module == "event_sync_component"
+        ),
+        None,
+    )
+    if sync is None:
+        report.add(
+            host.file,
+            None,
+            'no Component with "event_sync_component" in the files read',
+            "the bot never learns who came: no attendance reports, no message to the owners "
+            "when members wait without one",
+            'add the Component "esync.<domain>" "event_sync_component" block that '
+            "`python -m bot jitsi-config` prints (the module is jitsi-contrib's event_sync)",
+            severity="warning",
+        )
+    else:
+        _check_api_lines(
+            settings,
+            config,
+            sync,
+            ("api_prefix", events_prefix(settings)),
+            "api_headers",
+            "the bot refuses every event: no attendance reports, no message when no owner comes",
+            report,
+        )
+    muc_modules = config.modules(muc) if muc is not None else None
+    if (
+        muc is not None
+        and muc_modules is not None
+        and muc_modules.value is not None
+        and "muc_wait_for_host" not in muc_modules.strings()
+    ):
+        report.add(
+            muc_modules.file,
+            muc_modules.line,
+            f'"muc_wait_for_host" is not in the modules_enabled of Component "{muc.name}"',
+            "people without a token are not held in the lobby until a host is in",
+            f'add "muc_wait_for_host"; to Component "{muc.name}" with '
+            "wait_for_host_disable_auto_owners = true",
+            severity="warning",
+        )
+
+
+def _check_api_lines(
+    settings: Settings,
+    config: ProsodyConfig,
+    section: Section,
+    prefix: tuple[str, str],
+    headers_option: str,
+    effect: str,
+    report: CheckReport,
+) -> None:
+    """A module's API prefix and its Authorization header against the bot's (never printed)."""
+    option, expected = prefix
+    setting = config.option(section, option)
+    if setting is None or (
+        isinstance(setting.value, str) and setting.value.rstrip("/") != expected
+    ):
+        shown = (
+            f'"{setting.value}"'
+            if setting is not None and isinstance(setting.value, str)
+            else "unset"
+        )
+        report.add(
+            setting.file if setting is not None else section.file,
+            setting.line if setting is not None else section.line,
+            f'{option} is {shown} in "{section.name}", not the bot\'s "{expected}"',
+            effect,
+            f'set {option} = "{expected}" (PUBLIC_URL, then the path the bot serves)',
+        )
+    headers = section.settings.get(headers_option)
+    assert settings.reservations_token is not None
+    token = settings.reservations_token.get_secret_value()
+    bearer = _bearer_of(headers) if headers is not None else None
+    if (
+        bearer is None
+        or bearer == RESERVATIONS_PLACEHOLDER
+        or not hmac.compare_digest(bearer.encode(), token.encode())
+    ):
+        if headers is None:
+            problem = f'{headers_option} is missing in "{section.name}"'
+        elif bearer == RESERVATIONS_PLACEHOLDER:
+            problem = f'{headers_option} still has the placeholder "{RESERVATIONS_PLACEHOLDER}"'
+        else:
+            problem = (
+                f'{headers_option} in "{section.name}" has no Authorization: Bearer with the '
+                "bot's RESERVATIONS_TOKEN (values not shown)"
+            )
+        report.add(
+            headers.file if headers is not None else section.file,
+            headers.line if headers is not None else section.line,
+            problem,
+            "the bot answers every call with 401: " + effect,
+            f'set {headers_option} = {{ ["Authorization"] = "Bearer <RESERVATIONS_TOKEN>"; }} '
+            "(`python -m bot jitsi-config --reveal-secret` prints it)",
+        )
+
+
+_BEARER = re.compile(
+    r"""\[\s*["']Authorization["']\s*\]\s*=\s*["']Bearer ([^"']*)["']""", re.IGNORECASE
+)
+
+
+def _bearer_of(setting: Setting) -> str | None:
+    """The token in a headers table's ["Authorization"] = "Bearer ..." (the Lua reader keeps
+    no keyed fields, so it is read from the file text from the setting's line to its "}")."""
+    try:
+        lines = setting.file.read_text(encoding="utf-8").splitlines()[setting.line - 1 :]
+    except OSError:
+        return None
+    text = ""
+    for line in lines:
+        text += line + "\n"
+        if "}" in line:
+            break
+    match = _BEARER.search(text)
+    return match.group(1) if match else None
 
 
 def _check_breakout(config: ProsodyConfig, breakout: Section, report: CheckReport) -> None:

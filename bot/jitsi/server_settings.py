@@ -17,6 +17,10 @@ from bot.config import Settings
 from bot.jitsi.jaas import load_private_key
 
 SECRET_PLACEHOLDER = "<your JITSI_APP_SECRET>"
+RESERVATIONS_PLACEHOLDER = "<your RESERVATIONS_TOKEN>"
+# Where Jitsi's modules reach the bot, under PUBLIC_URL (bot.web.reservations, bot.web.events).
+RESERVATIONS_PATH = "/jitsi/reservations"
+EVENTS_PATH = "/jitsi"
 BOT_USERNAME_PLACEHOLDER = "<your_bot_username>"
 SECTION_MARK = "====="
 
@@ -144,8 +148,10 @@ def _prosody_block(settings: Settings, reveal_secret: bool) -> str:
             + "\n"
         )
         tenant_module = _render("prosody/tenant-module.cfg.lua")
+    rooms = _rooms_blocks(settings, domain, reveal_secret)
     return _render(
         "prosody/virtualhost.cfg.lua",
+        **rooms,
         tenant_mapping=tenant_mapping,
         domain=_lua_string(domain),
         app_id=_lua_string(settings.jitsi_app_id),
@@ -155,6 +161,50 @@ def _prosody_block(settings: Settings, reveal_secret: bool) -> str:
         tenant_module=tenant_module,
         breakout_domain=_lua_string("breakout." + domain),
     )
+
+
+def reservations_prefix(settings: Settings) -> str:
+    """reservations_api_prefix: the bot's reservation API."""
+    return (settings.public_url or "") + RESERVATIONS_PATH
+
+
+def events_prefix(settings: Settings) -> str:
+    """event_sync's api_prefix: it appends /events/room/created and the like."""
+    return (settings.public_url or "") + EVENTS_PATH
+
+
+def _rooms_blocks(settings: Settings, domain: str, reveal_secret: bool) -> dict[str, str]:
+    """With RESERVATIONS_TOKEN: reservations, presence_identity, wait for host, event sync."""
+    if not settings.manages_rooms:
+        return {
+            "rooms_host": "",
+            "rooms_muc": "",
+            "rooms_muc_settings": "",
+            "rooms_component": "",
+        }
+    assert settings.reservations_token is not None
+    token = settings.reservations_token.get_secret_value() if reveal_secret else None
+    bearer = _lua_string("Bearer " + (token or RESERVATIONS_PLACEHOLDER))
+    conference = _lua_string("conference." + domain)
+    return {
+        "rooms_host": _render(
+            "prosody/rooms-host.cfg.lua",
+            conference_domain=conference,
+            reservations_prefix=_lua_string(reservations_prefix(settings)),
+            bearer=bearer,
+        ),
+        "rooms_muc": _render("prosody/rooms-muc.cfg.lua"),
+        "rooms_muc_settings": "    wait_for_host_disable_auto_owners = true  -- roles come from "
+        "the token only",
+        "rooms_component": _render(
+            "prosody/rooms-component.cfg.lua",
+            event_domain=_lua_string("esync." + domain),
+            conference_domain=conference,
+            breakout_domain=_lua_string("breakout." + domain),
+            events_prefix=_lua_string(events_prefix(settings)),
+            bearer=bearer,
+        ),
+    }
 
 
 def _docker_block(settings: Settings) -> str:
@@ -187,6 +237,13 @@ def _notes_block(settings: Settings, bot_username: str | None, reveal_secret: bo
             f'JITSI_BASE_URL has a tenant, so sub = "{settings.jitsi_tenant}" (the tenant, not '
             f"the domain), and links are https://{settings.jitsi_host}/{settings.jitsi_tenant}/"
             "<room>."
+        )
+    if settings.manages_rooms and not reveal_secret:
+        notes.append(
+            f'The Authorization headers show "Bearer {RESERVATIONS_PLACEHOLDER}": put '
+            "RESERVATIONS_TOKEN there, or run again with --reveal-secret. Prosody reaches the "
+            f"bot at {reservations_prefix(settings)} and {events_prefix(settings)}/events/...; "
+            "an address inside your network works too, if it serves the same paths."
         )
     if settings.signing_algorithm.startswith("HS") and not reveal_secret:
         notes.append(
