@@ -17,8 +17,9 @@ from sqlmodel import select as select_rows
 
 from bot.__main__ import main
 from bot.clock import ManualClock
+from bot.domain import rooms
 from bot.sandbox import Sandbox, User
-from storage.db import alembic_config, make_engine
+from storage.db import alembic_config, make_engine, session_scope
 from storage.models import Meeting
 from tests.conftest import BotHarness
 from tests.helpers import make_settings
@@ -40,10 +41,24 @@ async def _every_kind_of_row(bot: BotHarness, sandbox: Sandbox) -> None:
     preview = await bot.say(alice, f"/skip {weekly.code}")
     await bot.tap(alice, preview, "Confirm")
     await bot.reminders(timedelta(minutes=110))  # the group meeting's links, at 11:50
+    _bob_in_the_room(bot, _meeting, people["bob"].id)
     preview = await bot.say(alice, f"/schedule {RETRO} | 2026-11-29 12:00 | 30m")
     await bot.tap(alice, preview, "Confirm")
     await bot.say(alice, f"/invite {_meeting_called(bot, RETRO).code} @bob")
     await bot.say(alice, "/schedule Maybe later | 2026-12-10 12:00 | 30m")  # left unconfirmed
+
+
+def _bob_in_the_room(bot: BotHarness, meeting: Meeting, bob_id: int) -> None:
+    """The group meeting's room opened and Bob came in, as Jitsi's event-sync reports it."""
+    now = bot.clock()
+    with session_scope(bot.services.engine) as session:
+        room = rooms.room_context(
+            session, room_name=meeting.room, at=now, rules=bot.services.rules
+        )
+        assert room is not None
+        rooms.occupant_joined(
+            session, room, rooms.Occupant("bob@meet.example.com/a1", f"tg-{bob_id}", now), None
+        )
 
 
 def _meeting_called(bot: BotHarness, title: str) -> Meeting:
