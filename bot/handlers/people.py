@@ -48,14 +48,15 @@ def help_text() -> str:
             _("/meetings: your upcoming meetings"),
             _("/link CODE: your personal link when the meeting is about to start"),
             _("/reschedule CODE new time, /cancel CODE: for organizers"),
-            _("/poll Title | mon 10:00; tue 15:00 | 45m: find a time with a group"),
             _("/capacity CODE 20 (or | max 20 in /schedule): seats, then a waitlist"),
+            _("/poll Title | mon 10:00; tue 15:00 | 45m: find a time with a group"),
             # The role words the reader may type in /role, in their language.
             _(
                 "/participants CODE, /role CODE @name {owner}|{member}, /features CODE ...: rights"
             ).format(**role_choices()),
             _("/timezone Europe/Berlin, /language de, /email you@example.com: your settings"),
             _("/reminders 1d 1h: reminders before your meetings; /reminders CODE 1d 10m: owners"),
+            _("/attendance CODE: who came; /lobby CODE on: a lobby for the room; /app: the app"),
         ]
     )
 
