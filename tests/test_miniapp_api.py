@@ -32,6 +32,18 @@ ENDPOINTS = [
     ("POST", "meetings/{code}/cancel", {}),
     ("POST", "meetings/{code}/reschedule", {"date": "2026-11-29", "time": "12:00"}),
     ("POST", "settings", {"zone": "Europe/Berlin"}),
+    ("POST", "meetings/{code}/features", {"changes": {"recording": True}}),
+    ("POST", "meetings/{code}/skip", {"sitting": "2026-12-05"}),
+    ("POST", "meetings/{code}/move", {"sitting": "", "date": "2026-12-06", "time": "10:00"}),
+    ("POST", "meetings/{code}/rotate", {}),
+    ("GET", "meetings/{code}/history", None),
+    ("POST", "meetings/{code}/capacity", {"seats": "2"}),
+    ("POST", "meetings/{code}/reminders", {"moments": "1d"}),
+    ("GET", "meetings/{code}/attendance", None),
+]
+# The owner's tools: refused to a member (403) before anything is read or changed.
+OWNER_ONLY = [
+    (method, path, body) for method, path, body in ENDPOINTS if path.startswith("meetings/{code}")
 ]
 
 
@@ -321,3 +333,182 @@ async def test_settings_and_cancel_go_through_the_domain(
         assert session.exec(select(Meeting).where(Meeting.code == code)).one().status == (
             "cancelled"
         )
+
+
+async def _series_with_bob(app: App, team: Team) -> str:
+    """Alice plans a weekly meeting (Saturdays 12:00) in the app and invites Bob."""
+    await app.bot.say(team.alice, "/schedule First | 2026-11-29 09:00 | 30m")
+    await app.bot.tap(team.alice, app.bot.newest(team.alice), "Confirm")
+    await app.bot.say(team.alice, f"/invite {_code(app.bot)} @bob")
+    status, created = await app.call(
+        team.alice,
+        "POST",
+        "meetings",
+        {
+            "title": "Weekly",
+            "date": "2026-11-28",
+            "time": "12:00",
+            "duration": "60",
+            "repeat": "weekly",
+            "invite": [team.bob.id],
+        },
+    )
+    assert status == 200, created
+    return str(created["code"])
+
+
+async def test_every_owner_tool_is_refused_to_a_member(app: App, team: Team) -> None:
+    code = await _series_with_bob(app, team)
+    for method, path, body in OWNER_ONLY:
+        status, answer = await app.call(team.bob, method, path.format(code=code), body)
+        assert status == 403, (method, path, answer)
+        assert "owner" in answer["error"].lower()
+    # Nothing changed: no seat limit, no reminders of its own, the same room, no history of it.
+    status, view = await app.call(team.alice, "GET", f"meetings/{code}")
+    assert view["capacity"] is None and view["reminders"] == ""
+    assert [s["date"] for s in view["sittings"]][:3] == ["2026-11-28", "2026-12-05", "2026-12-12"]
+
+
+async def test_skip_and_move_a_sitting_tell_the_participants(
+    app: App, team: Team, bot: BotHarness, sandbox: Sandbox
+) -> None:
+    code = await _series_with_bob(app, team)
+    status, answer = await app.call(
+        team.alice, "POST", f"meetings/{code}/skip", {"sitting": "2026-12-05"}
+    )
+    assert status == 200, answer
+    assert answer["message"].startswith("Skipped the sitting of")
+    told = sandbox.inbox(team.bob)[-1].text
+    assert "One sitting skipped" in told and "Weekly" in told
+    status, answer = await app.call(
+        team.alice,
+        "POST",
+        f"meetings/{code}/move",
+        {"sitting": "2026-12-12", "date": "2026-12-13", "time": "15:00"},
+    )
+    assert status == 200, answer
+    assert answer["message"].startswith("Moved the sitting of")
+    told = sandbox.inbox(team.bob)[-1].text
+    assert "One sitting moved" in told
+    status, view = await app.call(team.alice, "GET", f"meetings/{code}")
+    dates = [sitting["date"] for sitting in view["sittings"]]
+    assert "2026-12-05" not in dates and "2026-12-12" not in dates and "2026-12-13" in dates
+    # A day without a sitting: /skip's own message.
+    status, answer = await app.call(
+        team.alice, "POST", f"meetings/{code}/skip", {"sitting": "2026-12-06"}
+    )
+    assert status == 400
+    assert answer["error"] == (
+        f"{code} has no upcoming sitting at that time. /meetings shows the next ones."
+    )
+
+
+async def test_features_rotate_and_the_history(
+    app: App, team: Team, bot: BotHarness, sandbox: Sandbox
+) -> None:
+    code = await _planned_with_bob(app, team)
+    status, answer = await app.call(
+        team.alice, "POST", f"meetings/{code}/features", {"changes": {"recording": True}}
+    )
+    assert status == 200, answer
+    assert answer["message"].startswith(f"Features for everyone in {code}: recording=on.")
+    status, view = await app.call(team.alice, "GET", f"meetings/{code}")
+    assert {f["name"]: f["on"] for f in view["features"]}["recording"] is True
+    status, answer = await app.call(
+        team.alice, "POST", f"meetings/{code}/features", {"changes": {"teleport": True}}
+    )
+    assert status == 400
+    assert answer["error"].startswith("Unknown feature “teleport”.")
+    await bot.reminders(timedelta(minutes=110))  # Bob's link went out: rotating replaces it
+    before = len(sandbox.inbox(team.bob))
+    status, answer = await app.call(team.alice, "POST", f"meetings/{code}/rotate", {})
+    assert status == 200
+    assert answer["message"].startswith(f"{code} has a new room.")
+    assert len(sandbox.inbox(team.bob)) > before
+    status, history = await app.call(team.alice, "GET", f"meetings/{code}/history")
+    assert status == 200
+    texts = [event["text"] for event in history["events"]]
+    assert texts[0] == "Alice rotate"
+    assert "Alice features recording=on" in texts
+
+
+async def test_capacity_and_reminders_as_the_commands_set_them(
+    app: App, team: Team, bot: BotHarness
+) -> None:
+    code = await _planned_with_bob(app, team)
+    status, answer = await app.call(
+        team.alice, "POST", f"meetings/{code}/capacity", {"seats": "1"}
+    )
+    assert status == 200, answer
+    assert answer["message"].startswith(f"{code}: 1 seat (owners aside). Taken: 1.")
+    status, answer = await app.call(
+        team.alice, "POST", f"meetings/{code}/capacity", {"seats": "lots"}
+    )
+    assert status == 400
+    assert answer["error"].startswith("I can't read “lots” as a number of seats.")
+    status, answer = await app.call(team.alice, "POST", f"meetings/{code}/capacity", {"seats": ""})
+    assert answer["message"] == f"{code} has no seat limit now."
+    status, answer = await app.call(
+        team.alice, "POST", f"meetings/{code}/reminders", {"moments": "1d 10m"}
+    )
+    assert status == 200, answer
+    assert answer["message"] == (
+        f"Reminders for {code}: 1 day · 10 minutes before each start, for everyone in it."
+    )
+    status, view = await app.call(team.alice, "GET", f"meetings/{code}")
+    assert view["reminders"] == "1d 10m"
+    status, answer = await app.call(
+        team.alice, "POST", f"meetings/{code}/reminders", {"moments": "soon"}
+    )
+    assert status == 400
+    assert answer["error"].startswith("I can't read “soon” as a time before the start.")
+    # The form's seats and reminders are read as /schedule reads | max and | remind.
+    status, created = await app.call(
+        team.alice,
+        "POST",
+        "meetings",
+        {
+            "title": "Small",
+            "date": "2026-11-30",
+            "time": "10:00",
+            "capacity": "5",
+            "reminders": "1h",
+        },
+    )
+    assert status == 200, created
+    with Session(bot.services.engine) as session:
+        small = session.exec(select(Meeting).where(Meeting.code == created["code"])).one()
+        assert (small.capacity, small.reminder_minutes) == (5, [60])
+    status, answer = await app.call(
+        team.alice,
+        "POST",
+        "meetings",
+        {"title": "Huge", "date": "2026-11-30", "time": "10:00", "capacity": "0"},
+    )
+    assert status == 400 and "from 1 to" in answer["error"]
+
+
+async def test_attendance_before_anyone_came(app: App, team: Team) -> None:
+    code = await _planned_with_bob(app, team)
+    status, answer = await app.call(team.alice, "GET", f"meetings/{code}/attendance")
+    assert status == 404
+    assert answer["error"] == (
+        f"Nobody has been in the room of {code} yet, so there is no attendance."
+    )
+
+
+async def test_my_reminder_default_and_languages_by_name(app: App, team: Team) -> None:
+    status, me = await app.call(team.bob, "GET", "me")
+    assert {"code": "de", "name": "Deutsch"} in me["languages"]
+    assert me["reminders"] == ""
+    status, answer = await app.call(team.bob, "POST", "settings", {"reminders": "1h 10m"})
+    assert status == 200, answer
+    status, me = await app.call(team.bob, "GET", "me")
+    assert me["reminders"] == "1h 10m"
+    status, answer = await app.call(team.bob, "POST", "settings", {"reminders": "later"})
+    assert status == 400
+    assert answer["error"].startswith("I can't read “later” as a time before the start.")
+    await app.bot.say(team.bob, "/language de")
+    status, answer = await app.call(team.bob, "POST", "settings", {"reminders": "später"})
+    assert status == 400 and "später" in answer["error"]
+    assert not answer["error"].startswith("I can't read")

@@ -7,6 +7,7 @@ the domain are already in the reader's language and become {"error": message}.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -17,20 +18,46 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
+from babel import Locale
 from sqlmodel import Session, col, or_, select
 
 from bot import timeparse
 from bot.config import SUPPORTED_LANGUAGES
-from bot.domain import access, links, lookup, participation, people, roles, scheduling, sittings
+from bot.domain import (
+    access,
+    attendance,
+    audit,
+    links,
+    lookup,
+    participation,
+    people,
+    reminders,
+    roles,
+    rsvp,
+    scheduling,
+    series,
+    sittings,
+)
+from bot.domain.sittings import load_sittings
 from bot.domain.values import Actor
 from bot.errors import DomainError, InvalidInput, NotAllowed, NotFound
-from bot.i18n import _, current_language, format_span, format_when, pick_language, use_language
-from bot.jitsi import Role
+from bot.i18n import (
+    _,
+    current_language,
+    format_clock,
+    format_duration,
+    format_span,
+    format_when,
+    ngettext,
+    pick_language,
+    use_language,
+)
+from bot.jitsi import FEATURES, Role, resolve_features
 from bot.render import role_name
 from bot.services import Services
 from bot.web.initdata import WebAppUser, verify
 from storage.db import session_scope
-from storage.models import Meeting, MeetingStatus
+from storage.models import Meeting, MeetingStatus, User
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +65,8 @@ APP_PATH = "/app/"
 AUTH_SCHEME = "tma"
 # startapp=g<chat id>: the Mini App opened from a group's t.me link shows that group's meetings.
 GROUP_PREFIX = "g"
+# How many coming sittings of a series the owner's view offers to skip or move.
+SITTINGS_SHOWN = 6
 STATIC_FILES = {"app.js": "text/javascript", "app.css": "text/css"}
 # Recurrence presets of the form: the RRULE for a first sitting on `day` (each matches it).
 _WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
@@ -139,6 +168,14 @@ class MiniApp:
             ("POST", "meetings/{code}/role"): self._role,
             ("POST", "meetings/{code}/cancel"): self._cancel,
             ("POST", "meetings/{code}/reschedule"): self._reschedule,
+            ("POST", "meetings/{code}/features"): self._features,
+            ("POST", "meetings/{code}/skip"): self._skip,
+            ("POST", "meetings/{code}/move"): self._move,
+            ("POST", "meetings/{code}/rotate"): self._rotate,
+            ("GET", "meetings/{code}/history"): self._history,
+            ("POST", "meetings/{code}/capacity"): self._capacity,
+            ("POST", "meetings/{code}/reminders"): self._reminders,
+            ("GET", "meetings/{code}/attendance"): self._attendance,
             ("POST", "settings"): self._settings,
         }
         for (method, path), endpoint in api.items():
@@ -216,12 +253,17 @@ class MiniApp:
             user = lookup.require_user(session, caller.user.id)
             email = user.email
             language = user.language
+            default_reminders = typed_moments(user.reminder_minutes)
         return {
             "name": caller.user.full_name,
             "language": language or caller.language,
             "zone": caller.zone,
             "email": email or "",
-            "languages": list(SUPPORTED_LANGUAGES),
+            "reminders": default_reminders,
+            "languages": [
+                {"code": code, "name": Locale.parse(code).get_display_name(code) or code}
+                for code in SUPPORTED_LANGUAGES
+            ],
             "group": caller.group is not None,
             "today": self._services.clock().astimezone(ZoneInfo(caller.zone)).date().isoformat(),
             "texts": ui_texts(),
@@ -320,13 +362,33 @@ class MiniApp:
             occurrence = sittings.occurrence_after(session, meeting, now)
             local = occurrence.start.astimezone(ZoneInfo(caller.zone)) if occurrence else None
             minutes = int((meeting.ends_at - meeting.starts_at).total_seconds() // 60)
-        return {
-            "meeting": card,
-            "participants": rows,
-            "date": local.date().isoformat() if local else "",
-            "time": local.strftime("%H:%M") if local else "",
-            "duration": minutes,
-        }
+            members_get = resolve_features(Role.MEMBER, meeting.feature_defaults)
+            coming = (
+                list(
+                    itertools.islice(load_sittings(session, meeting).upcoming(now), SITTINGS_SHOWN)
+                )
+                if meeting.rrule is not None
+                else []
+            )
+            return {
+                "meeting": card,
+                "participants": rows,
+                "date": local.date().isoformat() if local else "",
+                "time": local.strftime("%H:%M") if local else "",
+                "duration": minutes,
+                "series": meeting.rrule is not None,
+                "sittings": [
+                    {
+                        "date": sitting.start.astimezone(ZoneInfo(caller.zone)).date().isoformat(),
+                        "when": format_span(sitting.start, sitting.end, caller.zone),
+                    }
+                    for sitting in coming
+                ],
+                "features": [{"name": name, "on": members_get[name]} for name in FEATURES],
+                "capacity": meeting.capacity,
+                "reminders": typed_moments(meeting.reminder_minutes),
+                "reminders_text": _meeting_reminders_text(meeting.code, meeting.reminder_minutes),
+            }
 
     # --- changing ----------------------------------------------------------------------------
 
@@ -434,9 +496,256 @@ class MiniApp:
             if "email" in body:
                 email = str(body.get("email") or "").strip()
                 people.set_email(session, user_id=user_id, text=email or "off")
+            if "reminders" in body:
+                # As /reminders 1h 10m in private: the default for meetings without their own.
+                typed = str(body.get("reminders") or "").strip()
+                choice = reminders.read_choice(typed or reminders.Word.OFF.value)
+                if choice in (reminders.Word.ON, reminders.Word.DEFAULT):
+                    raise InvalidInput(reminders.usage())
+                reminders.set_default(
+                    session,
+                    user_id=user_id,
+                    minutes=choice if isinstance(choice, list) else None,
+                    now=self._services.clock(),
+                )
         return {"message": _("Saved.")}
 
+    async def _features(self, request: web.Request, caller: Caller) -> dict[str, Any]:
+        """Members' features in the meeting, switched as /features CODE name=on|off does."""
+        body = await _body(request)
+        changes = body.get("changes")
+        if not isinstance(changes, dict):
+            changes = {}
+        # Read as the command reads `name=on`: an unknown name gets its message.
+        words = [f"{name}={'on' if on else 'off'}" for name, on in changes.items()]
+        code, actor = await self._owner(request, caller)
+        services = self._services
+        with session_scope(services.engine) as session:
+            meeting = lookup.find_meeting(session, code)
+            access.require_manager(session, meeting, actor)
+            parsed = roles.parse_feature_changes(words)
+            resent = roles.set_features(
+                session,
+                meeting=meeting,
+                actor=actor,
+                changes=parsed,
+                target_user_id=None,
+                now=services.clock(),
+            )
+            code = meeting.code
+        summary = ", ".join(f"{name}={'on' if value else 'off'}" for name, value in parsed.items())
+        text = _("Features for {who} in {code}: {changes}.").format(
+            who=_("everyone"), code=code, changes=summary
+        )
+        if resent:
+            text += "\n" + ngettext(
+                "{count} person gets a fresh link. Old links keep working until they expire; "
+                "use /rotate {code} to shut them out.",
+                "{count} people get a fresh link. Old links keep working until they expire; "
+                "use /rotate {code} to shut them out.",
+                len(resent),
+            ).format(count=len(resent), code=code)
+        return {"message": text}
+
+    async def _skip(self, request: web.Request, caller: Caller) -> dict[str, Any]:
+        """One sitting of a series skipped, as /skip CODE date and its Confirm do."""
+        body = await _body(request)
+        return await self._change_sitting(request, caller, body, move=False)
+
+    async def _move(self, request: web.Request, caller: Caller) -> dict[str, Any]:
+        """One sitting of a series moved, as /move CODE date | new time and its Confirm do."""
+        body = await _body(request)
+        return await self._change_sitting(request, caller, body, move=True)
+
+    async def _change_sitting(
+        self, request: web.Request, caller: Caller, body: dict[str, Any], *, move: bool
+    ) -> dict[str, Any]:
+        code, actor = await self._owner(request, caller)
+        services = self._services
+        now = services.clock()
+        with session_scope(services.engine) as session:
+            meeting = access.meeting_to_change(session, code=code, actor=actor, now=now)
+            original = series.pick_sitting(
+                session,
+                meeting=meeting,
+                date_text=str(body.get("sitting") or "").strip()[:10],
+                zone=caller.zone,
+                now=now,
+            )
+            new_start = None
+            if move:
+                day, clock = str(body.get("date") or "").strip(), str(body.get("time") or "")
+                if not day or not clock.strip():
+                    raise InvalidInput(_("The date and time are missing."))
+                new_start, _rrule = scheduling.parse_start(
+                    f"{day[:10]} {clock.strip()[:5]}",
+                    zone=caller.zone,
+                    languages=list(dict.fromkeys([current_language(), "en"])),
+                    now=now,
+                )
+            series.change_occurrence(
+                session,
+                meeting=meeting,
+                actor=actor,
+                original_start=original,
+                new_start=new_start,
+                now=now,
+            )
+        if new_start is None:
+            text = _("Skipped the sitting of {when}.").format(
+                when=format_when(original, caller.zone)
+            )
+        else:
+            text = _("Moved the sitting of {old} to {new}.").format(
+                old=format_when(original, caller.zone), new=format_when(new_start, caller.zone)
+            )
+        return {"message": text}
+
+    async def _rotate(self, request: web.Request, caller: Caller) -> dict[str, Any]:
+        """A new room, as /rotate CODE does: old links lead to an empty room."""
+        code, actor = await self._owner(request, caller)
+        services = self._services
+        with session_scope(services.engine) as session:
+            meeting = lookup.find_meeting(session, code)
+            resent = roles.rotate_room(session, meeting=meeting, actor=actor, now=services.clock())
+            code = meeting.code
+        return {
+            "message": _(
+                "{code} has a new room. Old links lead to an empty room; "
+                "{count} fresh links go out."
+            ).format(code=code, count=resent)
+        }
+
+    async def _history(self, request: web.Request, caller: Caller) -> dict[str, Any]:
+        """The latest changes, as /history CODE lists them."""
+        code, actor = await self._owner(request, caller)
+        with session_scope(self._services.engine) as session:
+            meeting = lookup.find_meeting(session, code)
+            events = audit.history(session, meeting=meeting, actor=actor)
+            lines = []
+            for event in events:
+                actor_user = session.get(User, event.actor_id)
+                target = session.get(User, event.target_user_id) if event.target_user_id else None
+                lines.append(
+                    {
+                        "when": format_when(event.at, caller.zone, with_zone=False),
+                        "text": (
+                            f"{people.display(actor_user) if actor_user else event.actor_id} "
+                            f"{event.action}"
+                            + (f" {people.display(target)}" if target else "")
+                            + (f" {event.detail}" if event.detail else "")
+                        ),
+                    }
+                )
+            title = _("Latest changes to {code}:").format(code=meeting.code)
+        return {"title": title, "events": lines}
+
+    async def _capacity(self, request: web.Request, caller: Caller) -> dict[str, Any]:
+        """The seats, as /capacity CODE 20|off sets them (empty: no limit)."""
+        body = await _body(request)
+        typed = str(body.get("seats") if body.get("seats") is not None else "").strip()
+        code, actor = await self._owner(request, caller)
+        services = self._services
+        with session_scope(services.engine) as session:
+            meeting = lookup.find_meeting(session, code)
+            access.require_manager(session, meeting, actor)  # a member is refused, not corrected
+            seats = rsvp.read_capacity(typed or "off")
+            change = rsvp.set_capacity(
+                session, meeting=meeting, actor=actor, capacity=seats, now=services.clock()
+            )
+            code = meeting.code
+        if change.capacity is None:
+            lines = [_("{code} has no seat limit now.").format(code=code)]
+        else:
+            lines = [
+                ngettext(
+                    "{code}: {capacity} seat (owners aside).",
+                    "{code}: {capacity} seats (owners aside).",
+                    change.capacity,
+                ).format(code=code, capacity=change.capacity)
+                + " "
+                + _("Taken: {taken}. On the waitlist: {waiting}.").format(
+                    taken=change.seats_taken, waiting=change.waiting
+                )
+            ]
+        if change.moved_up:
+            lines.append(
+                _("Moved up from the waitlist: {names}.").format(names=", ".join(change.moved_up))
+            )
+        return {"message": "\n".join(lines)}
+
+    async def _reminders(self, request: web.Request, caller: Caller) -> dict[str, Any]:
+        """The meeting's own reminders, as /reminders CODE 1d 10m|off|default sets them."""
+        body = await _body(request)
+        typed = str(body.get("moments") or "").strip()
+        code, actor = await self._owner(request, caller)
+        services = self._services
+        with session_scope(services.engine) as session:
+            meeting = lookup.find_meeting(session, code)
+            access.require_manager(session, meeting, actor)  # a member is refused, not corrected
+            choice = reminders.read_choice(typed or reminders.Word.DEFAULT.value)
+            if choice is reminders.Word.ON:
+                raise InvalidInput(reminders.usage())
+            minutes: list[int] | None
+            if choice is reminders.Word.OFF:
+                minutes = []
+            elif choice is reminders.Word.DEFAULT:
+                minutes = None
+            else:
+                minutes = list(choice)
+            reminders.set_for_meeting(
+                session, meeting=meeting, actor=actor, minutes=minutes, now=services.clock()
+            )
+            text = _meeting_reminders_text(meeting.code, minutes)
+        return {"message": text, "reminders": typed_moments(minutes)}
+
+    async def _attendance(self, request: web.Request, caller: Caller) -> dict[str, Any]:
+        """Who came to the latest sitting, as /attendance CODE shows it."""
+        code, actor = await self._owner(request, caller)
+        services = self._services
+        zone = caller.zone
+        with session_scope(services.engine) as session:
+            report = attendance.attendance_for(
+                session, code=code, actor=actor, rules=services.rules, now=services.clock()
+            )
+            occurrence = report.occurrence
+            groups = [
+                {
+                    "heading": ngettext(
+                        "{count} person came:", "{count} people came:", len(report.came)
+                    ).format(count=len(report.came)),
+                    "names": [
+                        _("{name}: {joined}–{left} ({duration})").format(
+                            name=person.name,
+                            joined=format_clock(person.first_joined, zone),
+                            left=format_clock(person.last_left, zone),
+                            duration=format_duration(person.time_in_room),
+                        )
+                        for person in report.came
+                    ],
+                }
+            ]
+            if report.links_known:
+                groups += [
+                    {
+                        "heading": _("Opened their link but did not come:"),
+                        "names": report.opened_only,
+                    },
+                    {"heading": _("Never opened their link:"), "names": report.never_opened},
+                ]
+            else:
+                groups.append({"heading": _("Did not come:"), "names": report.never_opened})
+            return {
+                "when": format_span(occurrence.start, occurrence.end, zone),
+                "groups": [group for group in groups if group["names"] or group is groups[0]],
+            }
+
     # --- helpers -----------------------------------------------------------------------------
+
+    async def _owner(self, request: web.Request, caller: Caller) -> tuple[str, Actor]:
+        """The meeting's code and who acts, with their rights in its group checked now."""
+        code = request.match_info["code"]
+        return code, await self._telegram.actor(caller.user.id, self._find(code).chat_id)
 
     def _find(self, code: str) -> Meeting:
         with session_scope(self._services.engine) as session:
@@ -462,6 +771,13 @@ class MiniApp:
         if repeat in REPEATS:
             local_day = draft.starts_at.astimezone(ZoneInfo(caller.zone)).date()
             draft = replace(draft, rrule=REPEATS[repeat](local_day))
+        # Read as /schedule reads `| max 20` and `| remind 1d,10m` (empty: left out).
+        if seats := str(body.get("capacity") or "").strip():
+            draft = replace(draft, capacity=rsvp.capacity_option(f"max {seats}"))
+        if moments := str(body.get("reminders") or "").strip():
+            draft = replace(
+                draft, reminder_minutes=tuple(reminders.remind_part_moments(f"remind {moments}"))
+            )
         return draft
 
 
@@ -475,6 +791,30 @@ def _group_meetings(session: Session, chat_id: int, now: datetime) -> list[Meeti
         )
     ).all()
     return sorted(found, key=lambda meeting: meeting.starts_at)
+
+
+def typed_moments(minutes: list[int] | None) -> str:
+    """Reminder moments as a person types them ("1d 2h 10m"), latest first; "" for none."""
+    words = []
+    for value in sorted(minutes or [], reverse=True):
+        if value % (24 * 60) == 0:
+            words.append(f"{value // (24 * 60)}d")
+        elif value % 60 == 0:
+            words.append(f"{value // 60}h")
+        else:
+            words.append(f"{value}m")
+    return " ".join(words)
+
+
+def _meeting_reminders_text(code: str, minutes: list[int] | None) -> str:
+    """What /reminders CODE says of a meeting's own moments."""
+    if minutes is None:
+        text = _("{code} has no reminders of its own: everyone gets their default.")
+    elif not minutes:
+        text = _("{code} has no early reminders: only the personal links.")
+    else:
+        text = _("Reminders for {code}: {moments} before each start, for everyone in it.")
+    return text.format(code=code, moments=reminders.describe_moments(minutes or []))
 
 
 def _repeat_text(rrule: str | None, zone: str) -> str | None:
@@ -542,6 +882,22 @@ def ui_texts() -> dict[str, str]:
         "saved": _("Saved."),
         "back": _("Back"),
         "in_zone": _("Times in {zone}"),
+        "capacity": _("Seats (empty: no limit)"),
+        "reminders": _("Reminders before (e.g. 1d 10m)"),
+        "meeting_reminders": _("Reminders for everyone (e.g. 1d 10m; empty: each person's own)"),
+        "default_reminders": _("My reminders before a meeting (e.g. 1h 10m; empty: none)"),
+        "sittings": _("Coming sittings"),
+        "skip": _("Skip"),
+        "confirm_skip": _("Skip this sitting for everyone?"),
+        "sitting": _("Sitting"),
+        "move_sitting": _("Move one sitting"),
+        "features": _("What members may do"),
+        "seats_and_reminders": _("Seats and reminders"),
+        "more": _("More"),
+        "history": _("History"),
+        "attendance": _("Attendance"),
+        "rotate": _("New room"),
+        "confirm_rotate": _("Give the meeting a new room? Old links will lead to an empty room."),
         "failed": _("Something went wrong. Please try again."),
     }
 

@@ -188,6 +188,11 @@
     form.appendChild(el("div", { class: "row" }, [
       field("duration", text("duration"), duration), field("repeat", text("repeat"), repeat),
     ]));
+    var capacity = el("input", { type: "number", min: "1", step: "1", inputmode: "numeric", placeholder: "—" });
+    var remind = el("input", { type: "text", autocomplete: "off", spellcheck: "false", placeholder: "1d 10m" });
+    form.appendChild(el("div", { class: "row" }, [
+      field("capacity", text("capacity"), capacity), field("reminders", text("reminders"), remind),
+    ]));
     form.appendChild(el("p", { class: "hint", text: text("in_zone", { zone: me.zone }) }));
     form.appendChild(preview);
     // A group's meeting is open to the group (people answer under its message): no invite list.
@@ -203,6 +208,7 @@
       return {
         title: title.value, date: date.value, time: time.value,
         duration: duration.value, repeat: repeat.value, invite: invite,
+        capacity: capacity.value, reminders: remind.value,
       };
     }
     var pending = 0;
@@ -295,6 +301,7 @@
           .catch(function (error) { say(error.message, true); });
       });
       main.appendChild(move);
+      ownerTools(code, data);
       main.appendChild(el("button", {
         type: "button", class: "danger wide", id: "cancel-meeting", text: text("cancel"),
         onclick: function () {
@@ -308,6 +315,142 @@
     }).catch(fail);
   }
 
+  // An owner's action: its answer (or refusal) in the status line, then the view afresh.
+  function act(code, what, body, reload) {
+    return api("POST", "meetings/" + encodeURIComponent(code) + "/" + what, body || {})
+      .then(function (result) {
+        return (reload ? show("meeting", code) : Promise.resolve()).then(function () { say(result.message); });
+      })
+      .catch(function (error) { say(error.message, true); });
+  }
+
+  function settingForm(id, label, input, onSave) {
+    var form = el("form", { id: id, class: "inline", novalidate: true }, [
+      field(id + "-input", label, input),
+      el("button", { type: "submit", class: "primary", text: text("save") }),
+    ]);
+    form.addEventListener("submit", function (event) { event.preventDefault(); onSave(); });
+    return form;
+  }
+
+  function ownerTools(code, data) {
+    if (data.series && data.sittings.length) {
+      main.appendChild(el("h2", { text: text("sittings") }));
+      var list = el("ul", { class: "people", id: "sittings" });
+      data.sittings.forEach(function (sitting) {
+        list.appendChild(el("li", { "data-date": sitting.date }, [
+          el("span", { text: sitting.when }),
+          el("button", {
+            type: "button", class: "secondary", text: text("skip"),
+            "aria-label": text("skip") + ": " + sitting.when,
+            onclick: function () {
+              confirmThen(text("confirm_skip"), function () { act(code, "skip", { sitting: sitting.date }, true); });
+            },
+          }),
+        ]));
+      });
+      main.appendChild(list);
+      var which = el("select", {});
+      data.sittings.forEach(function (sitting) {
+        which.appendChild(el("option", { value: sitting.date, text: sitting.when }));
+      });
+      var date = el("input", { type: "date", required: true, value: data.sittings[0].date });
+      var time = el("input", { type: "time", required: true, step: "300", value: data.time });
+      var move = el("form", { id: "move-sitting-form", novalidate: true }, [
+        field("sitting", text("sitting"), which),
+        el("div", { class: "row" }, [
+          field("sitting-date", text("date"), date), field("sitting-time", text("time"), time),
+        ]),
+        el("button", { type: "submit", class: "primary wide", text: text("move_sitting") }),
+      ]);
+      move.addEventListener("submit", function (event) {
+        event.preventDefault();
+        act(code, "move", { sitting: which.value, date: date.value, time: time.value }, true);
+      });
+      main.appendChild(el("h2", { text: text("move_sitting") }));
+      main.appendChild(move);
+    }
+
+    main.appendChild(el("h2", { text: text("features") }));
+    var features = el("ul", { class: "people", id: "features" });
+    data.features.forEach(function (feature) {
+      var id = "feature-" + feature.name;
+      var box = el("input", {
+        type: "checkbox", class: "switch", role: "switch", id: id, checked: feature.on,
+        "data-feature": feature.name,
+      });
+      box.addEventListener("change", function () {
+        var changes = {};
+        changes[feature.name] = box.checked;
+        box.disabled = true;
+        api("POST", "meetings/" + encodeURIComponent(code) + "/features", { changes: changes })
+          .then(function (result) { say(result.message); })
+          .catch(function (error) { box.checked = !box.checked; say(error.message, true); })
+          .then(function () { box.disabled = false; });
+      });
+      features.appendChild(el("li", {}, [el("label", { for: id, class: "grow" }, [el("span", { text: feature.name })]), box]));
+    });
+    main.appendChild(features);
+
+    main.appendChild(el("h2", { text: text("seats_and_reminders") }));
+    var seats = el("input", {
+      type: "number", min: "1", step: "1", inputmode: "numeric", placeholder: "—",
+      value: data.capacity === null ? "" : String(data.capacity),
+    });
+    main.appendChild(settingForm("capacity-form", text("capacity"), seats, function () {
+      act(code, "capacity", { seats: seats.value });
+    }));
+    var moments = el("input", {
+      type: "text", autocomplete: "off", spellcheck: "false", placeholder: "1d 10m", value: data.reminders,
+    });
+    main.appendChild(el("p", { class: "hint", id: "reminders-now", text: data.reminders_text }));
+    main.appendChild(settingForm("reminders-form", text("meeting_reminders"), moments, function () {
+      act(code, "reminders", { moments: moments.value }, true);
+    }));
+
+    main.appendChild(el("h2", { text: text("more") }));
+    var details = el("div", { id: "details", "aria-live": "polite" });
+    main.appendChild(el("div", { class: "actions" }, [
+      el("button", {
+        type: "button", class: "secondary", id: "show-history", text: text("history"),
+        onclick: function () {
+          api("GET", "meetings/" + encodeURIComponent(code) + "/history").then(function (result) {
+            details.textContent = "";
+            details.appendChild(el("h3", { text: result.title }));
+            details.appendChild(el("ul", { class: "log", id: "history" }, result.events.map(function (event) {
+              return el("li", {}, [el("span", { class: "hint", text: event.when + " " }), el("span", { text: event.text })]);
+            })));
+          }).catch(function (error) { say(error.message, true); });
+        },
+      }),
+      el("button", {
+        type: "button", class: "secondary", id: "show-attendance", text: text("attendance"),
+        onclick: function () {
+          api("GET", "meetings/" + encodeURIComponent(code) + "/attendance").then(function (result) {
+            details.textContent = "";
+            details.appendChild(el("h3", { text: result.when }));
+            result.groups.forEach(function (group) {
+              details.appendChild(el("p", { text: group.heading }));
+              details.appendChild(el("ul", { class: "log" }, group.names.map(function (name) {
+                return el("li", { text: name });
+              })));
+            });
+          }).catch(function (error) {
+            details.textContent = "";
+            details.appendChild(el("p", { class: "hint", text: error.message }));
+          });
+        },
+      }),
+      el("button", {
+        type: "button", class: "secondary", id: "rotate-room", text: text("rotate"),
+        onclick: function () {
+          confirmThen(text("confirm_rotate"), function () { act(code, "rotate", {}); });
+        },
+      }),
+    ]));
+    main.appendChild(details);
+  }
+
   function confirmThen(question, action) {
     if (tg && tg.showConfirm) tg.showConfirm(question, function (ok) { if (ok) action(); });
     else if (window.confirm(question)) action();
@@ -317,17 +460,23 @@
     var form = el("form", { id: "settings-form", novalidate: true });
     var zone = el("input", { type: "text", value: me.zone, autocomplete: "off", spellcheck: "false" });
     var language = el("select", {});
-    me.languages.forEach(function (code) {
-      language.appendChild(el("option", { value: code, text: code, selected: code === me.language }));
+    me.languages.forEach(function (item) {
+      language.appendChild(el("option", { value: item.code, text: item.name, selected: item.code === me.language }));
     });
     var email = el("input", { type: "email", value: me.email, autocomplete: "email" });
+    var remind = el("input", {
+      type: "text", value: me.reminders, autocomplete: "off", spellcheck: "false", placeholder: "1h 10m",
+    });
     form.appendChild(el("h1", { text: text("settings") }));
     form.appendChild(field("zone", text("zone"), zone));
     form.appendChild(field("language", text("language"), language));
     form.appendChild(field("email", text("email"), email));
+    form.appendChild(field("default-reminders", text("default_reminders"), remind));
     form.appendChild(el("button", { type: "submit", class: "primary wide", text: text("save") }));
     function save() {
-      api("POST", "settings", { zone: zone.value, language: language.value, email: email.value })
+      api("POST", "settings", {
+        zone: zone.value, language: language.value, email: email.value, reminders: remind.value,
+      })
         .then(function (data) { return start().then(function () { return show("settings"); }).then(function () { say(data.message); }); })
         .catch(function (error) { say(error.message, true); });
     }
