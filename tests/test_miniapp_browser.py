@@ -267,3 +267,39 @@ async def test_forged_init_data_is_refused_in_the_browser(
     assert "opened from Telegram" in await refusal.inner_text()
     assert await page.locator("#tabs").is_hidden()
     await phone.shot(page, "forged-light")
+
+
+async def test_an_owner_skips_a_sitting_and_the_participants_are_told(
+    bot: BotHarness, sandbox: Sandbox, phone: Phone
+) -> None:
+    alice, bob, _group = await _team(bot, sandbox)
+    await bot.say(alice, "/schedule Weekly | every saturday 12:00 | 60m")
+    await bot.tap(alice, bot.newest(alice), "Confirm")
+    with Session(bot.services.engine) as session:
+        code = session.exec(select(Meeting)).one().code
+    await bot.say(alice, f"/invite {code} @bob")
+    await bot.settle()
+    for theme, name in ((LIGHT, "light"), (DARK, "dark")):
+        shown = await phone.open(alice, theme=theme)
+        await shown.click(f"article.card[data-code='{code}'] button")
+        await shown.wait_for_selector("#sittings")
+        await phone.shot(shown, f"owner-tools-{name}")
+    page = await phone.open(alice)
+    page.on("dialog", lambda dialog: dialog.accept())  # "Skip this sitting for everyone?"
+    await page.click(f"article.card[data-code='{code}'] button")
+    sitting = page.locator("#sittings li[data-date='2026-12-05']")
+    await sitting.locator("button").click()
+    await page.wait_for_selector("#status:has-text('Skipped the sitting of')")
+    assert await page.locator("#sittings li[data-date='2026-12-05']").count() == 0
+    await bot.settle()
+    told = sandbox.inbox(bob)[-1].text
+    assert "One sitting skipped" in told and "Weekly" in told
+    # The history shows it, and a member's switch for recording is one tap away.
+    await page.click("#show-history")
+    await page.wait_for_selector("#history li:has-text('skip')")
+    recording = page.locator("#feature-recording")
+    assert not await recording.is_checked()
+    await recording.focus()
+    await page.keyboard.press("Space")
+    await page.wait_for_selector("#status:has-text('recording=on')")
+    await phone.shot(page, "owner-skipped-light")
