@@ -495,9 +495,22 @@ def parse_day(text: str, *, zone: str, now: datetime, languages: Sequence[str] =
         pass
     local_now = now_utc.astimezone(_zone(zone)).replace(tzinfo=None)
     parsed, _period = _dateparser(s, _languages(languages), zone, local_now)
-    if not isinstance(parsed, datetime):
+    if isinstance(parsed, datetime):
+        return parsed.date()
+    # dateparser knows "viernes" but not "el viernes", nor the genitive in "до пятницы".
+    day = _day_of_weekday(s, local_now)
+    if day is None:
         raise TimeParseError("not_a_date", text)
-    return parsed.date()
+    return day
+
+
+def _day_of_weekday(s: str, local_now: datetime) -> date | None:
+    """ "el viernes", "пятницы", "am Freitag": the next such day (a week ahead on that day)."""
+    days = list(_WEEKDAY_ONE_RE.finditer(s))
+    if len(days) != 1 or not _only(_cut(s, days[0].start(), days[0].end()), _WEEKDAY_FILLER):
+        return None
+    weekday = _WEEKDAY_OF[days[0].group(0)]
+    return local_now.date() + timedelta(days=(weekday - local_now.weekday()) % 7 or 7)
 
 
 def _when_relative(s: str, now_utc: datetime) -> datetime | None:

@@ -46,6 +46,24 @@ def test_a_deadline_day_ends_at_midnight_in_the_writers_zone() -> None:
 
 
 @pytest.mark.parametrize(
+    ("deadline", "language"),
+    [
+        ("hasta el viernes", "es"),
+        ("до пятницы", "ru"),
+        ("до п'ятниці", "uk"),
+        ("bis Freitag", "de"),
+    ],
+)
+def test_a_deadline_day_reads_as_people_write_it(deadline: str, language: str) -> None:
+    """Articles and the genitive after "until" are how people write a day in these languages."""
+    request = polls.read_request(
+        f"Sync | 2026-12-07 10:00 | {deadline}", zone=BERLIN, languages=[language, "en"], now=NOW
+    )
+    # Friday 4 December ends at midnight in Berlin.
+    assert request.closes_at == datetime(2026, 12, 4, 23, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
     ("text", "message"),
     [
         ("Sync", "Write it as: /poll"),
