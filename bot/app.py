@@ -78,6 +78,7 @@ def rules_from(settings: Settings) -> Rules:
         admin_ids=settings.admin_ids,
         public_url=settings.public_url,
         link_key=settings.link_handle_key() if settings.public_url else b"",
+        bind_links=settings.binds_links,
     )
 
 

@@ -18,6 +18,7 @@ from bot.jitsi import JaasSigner, LinkSigner, TokenSigner
 from bot.jitsi.jaas import APP_ID_PATTERN, APP_ID_PREFIX, load_private_key
 
 SUPPORTED_LANGUAGES = ("en", "de", "ru", "uk", "es", "fr")
+LINK_BINDINGS = ("off", "telegram")
 
 
 class SettingsError(Exception):
@@ -68,6 +69,9 @@ class Settings(BaseSettings):
     no_host_minutes: int = Field(default=5, ge=0)
     # Seats beyond the participants that a room allows (max_occupants), for a second device.
     room_extra_seats: int = Field(default=2, ge=0)
+    # "telegram": a link opens only for the Telegram account it was sent to (a Mini App button
+    # whose signed init data the bot checks); "off": whoever holds the link gets in.
+    link_binding: str = "off"
 
     @field_validator("telegram_api_base_url")
     @classmethod
@@ -107,6 +111,14 @@ class Settings(BaseSettings):
                 "expected the bot's own address without ? or #, e.g. https://meet.example.com/bot"
             )
         return value.strip().rstrip("/")
+
+    @field_validator("link_binding")
+    @classmethod
+    def _link_binding(cls, value: str) -> str:
+        binding = value.strip().lower() or "off"
+        if binding not in LINK_BINDINGS:
+            raise ValueError("expected off or telegram")
+        return binding
 
     @field_validator("web_listen")
     @classmethod
@@ -186,6 +198,15 @@ class Settings(BaseSettings):
             raise ValueError(
                 "RESERVATIONS_TOKEN is set but PUBLIC_URL is missing: expected PUBLIC_URL too "
                 "(Jitsi calls the bot's web side there)"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _binding_needs_web(self) -> Settings:
+        if self.link_binding != "off" and self.public_url is None:
+            raise ValueError(
+                "LINK_BINDING is telegram but PUBLIC_URL is missing: expected PUBLIC_URL too "
+                "(the Mini App page that checks who opened a link is served there)"
             )
         return self
 
@@ -298,6 +319,11 @@ class Settings(BaseSettings):
         """True when the bot serves Jitsi's reservation and event-sync APIs."""
         token = self.reservations_token
         return self.public_url is not None and token is not None and bool(token.get_secret_value())
+
+    @property
+    def binds_links(self) -> bool:
+        """True when a link opens only for the Telegram account it was sent to."""
+        return self.link_binding == "telegram"
 
     @property
     def web_path(self) -> str:

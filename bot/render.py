@@ -10,6 +10,7 @@ from sqlmodel import Session
 from bot import timeparse
 from bot.buttons import CalendarFile, Rsvp, RsvpAction
 from bot.calendar import Organizer, build_ics, google_calendar_link, outlook_calendar_link
+from bot.delivery.texts import join_button
 from bot.domain import notices, people, sittings
 from bot.domain.links import LinkRequest
 from bot.domain.rsvp import Answer, Counts
@@ -51,8 +52,10 @@ def _card(meeting: Meeting, when: list[str], role: Role | None) -> str:
     return "\n".join(lines)
 
 
-def render_link_reply(request: LinkRequest, zone: str) -> str:
-    """The personal link now, or when it will be available (or why it won't come)."""
+def render_link_reply(request: LinkRequest, zone: str, *, bound: bool = False) -> str:
+    """The personal link now, or when it will be available (or why it won't come).
+
+    `bound` (LINK_BINDING=telegram): the link rides join_keyboard's Mini App button instead."""
     if request.waitlist_place is not None:
         return _(
             "The meeting is full: you are number {place} on the waitlist. "
@@ -67,13 +70,16 @@ def render_link_reply(request: LinkRequest, zone: str) -> str:
         return _(
             "Your personal link will be ready from {time}. Ask again with /link {code}."
         ).format(time=html.escape(format_when(request.opens, zone)), code=request.meeting.code)
-    return "\n".join(
-        [
-            _("Your role: {role}").format(role=role_name(request.role)),
-            _("Your personal link (only for you, don't forward it):"),
-            html.escape(request.link),
-        ]
-    )
+    role = _("Your role: {role}").format(role=role_name(request.role))
+    if bound:
+        return role + "\n" + _("Join with the button below: it opens the meeting only for you.")
+    heading = _("Your personal link (only for you, don't forward it):")
+    return "\n".join([role, heading, html.escape(request.link)])
+
+
+def join_keyboard(request: LinkRequest, bound: bool) -> list[list[Button]]:
+    """The Mini App button under a bound link reply (private chats only), else none."""
+    return [[join_button(request.link)]] if bound and request.link is not None else []
 
 
 def calendar_details(meeting: Meeting, bot_username: str) -> str:

@@ -41,6 +41,7 @@ from bot.delivery.pacing import (
 )
 from bot.delivery.texts import (
     Tally,
+    join_button,
     render_group_note,
     render_link_message,
     render_reminder,
@@ -450,8 +451,12 @@ class DeliveryService:
                     reason=row.reason,
                     now=now,
                     click_time=self._rules.public_url is not None,
+                    bound=self._rules.bind_links,
                 )
                 keyboard = link_keyboard(meeting, self._messenger.bot_username)
+                if self._rules.bind_links:
+                    # Always a private chat: links go to a person's own chat with the bot.
+                    keyboard = [[join_button(link)], *keyboard]
             outgoing.append(
                 OutgoingLink(
                     delivery_id,

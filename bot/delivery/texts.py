@@ -7,10 +7,12 @@ import html
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.domain.links import bound_link
 from bot.domain.reminders import describe_moment
 from bot.domain.values import Occurrence
 from bot.i18n import _, format_relative, format_span, ngettext
 from bot.jitsi import Role
+from bot.messaging import Button
 from storage.models import Meeting
 
 
@@ -33,9 +35,11 @@ def render_link_message(
     reason: str,
     now: datetime,
     click_time: bool = False,
+    bound: bool = False,
 ) -> str:
     """The private message that carries a personal link (`click_time`: a PUBLIC_URL/j/ link,
-    which mints its token when opened)."""
+    which mints its token when opened; `bound`: the link rides a Mini App button instead,
+    see join_button)."""
     title = html.escape(meeting.title)
     when = format_span(occurrence.start, occurrence.end, zone)
     role_text = _("owner (moderator)") if role is Role.OWNER else _("member")
@@ -72,12 +76,19 @@ def render_link_message(
         _("Your role: {role}").format(role=role_text),
         _("Meeting code: {code}").format(code=meeting.code),
         "",
-        _("Your personal link (only for you, don't forward it):"),
-        html.escape(link),
     ]
+    if bound:
+        lines.append(_("Join with the button below: it opens the meeting only for you."))
+    else:
+        lines += [_("Your personal link (only for you, don't forward it):"), html.escape(link)]
     if tail:
         lines += ["", tail]
     return "\n".join(lines)
+
+
+def join_button(link: str) -> Button:
+    """The Mini App button of a bound link (private chats only: Telegram refuses it in groups)."""
+    return Button(_("🎥 Join the meeting"), web_app=bound_link(link))
 
 
 def render_reminder(*, meeting: Meeting, occurrence: Occurrence, zone: str, now: datetime) -> str:

@@ -37,6 +37,8 @@ from storage.models import LinkHandle, Meeting, MeetingStatus, Participant, User
 
 # The path of a click-time link under PUBLIC_URL.
 CLICK_PATH = "/j/"
+# With LINK_BINDING=telegram, the Mini App page of a click-time link: PUBLIC_URL/j/<handle>/tg.
+BOUND_SUFFIX = "/tg"
 # 24 bytes of HMAC-SHA256: 192 bits, 32 URL-safe characters.
 HANDLE_BYTES = 24
 HANDLE_PATTERN = re.compile(r"[A-Za-z0-9_-]{32}")
@@ -282,6 +284,9 @@ class Opened(StrEnum):
 
     UNKNOWN = "unknown"  # no such handle (never made, or revoked)
     REFUSED = "refused"  # the person is no longer in the meeting
+    NOT_YOURS = "not-yours"  # bound links: opened by another Telegram account
+    DECLINED = "declined"  # the person said Can't
+    WAITLISTED = "waitlisted"  # the meeting is full and the person waits for a seat
     CANCELLED = "cancelled"
     ENDED = "ended"
     WAITING = "waiting"  # before the join window
@@ -298,12 +303,28 @@ class Opening:
     occurrence: Occurrence | None = None
     opens: datetime | None = None
     link: str | None = None  # the Jitsi link with a fresh token, READY only
+    waitlist_place: int | None = None  # WAITLISTED only
+
+
+def bound_link(click_url: str) -> str:
+    """The Mini App page of a click-time link (LINK_BINDING=telegram)."""
+    return click_url + BOUND_SUFFIX
 
 
 def open_click_link(
-    session: Session, *, handle: str, signer: LinkSigner, rules: Rules, now: datetime
+    session: Session,
+    *,
+    handle: str,
+    signer: LinkSigner,
+    rules: Rules,
+    now: datetime,
+    opener_id: int | None = None,
 ) -> Opening:
-    """Someone opened PUBLIC_URL/j/<handle>: a fresh token for who they are now, or why not."""
+    """Someone opened PUBLIC_URL/j/<handle>: a fresh token for who they are now, or why not.
+
+    `opener_id`: the Telegram account that opened it, as Telegram signed it (bound links);
+    anyone else's account gets NOT_YOURS, and learns nothing more about the meeting.
+    """
     if not HANDLE_PATTERN.fullmatch(handle):
         return Opening(Opened.UNKNOWN)
     row = session.exec(
@@ -313,11 +334,19 @@ def open_click_link(
     if row is None or meeting is None:
         return Opening(Opened.UNKNOWN)
     user = session.get(User, row.user_id)
+    if opener_id is not None and opener_id != row.user_id:
+        return Opening(Opened.NOT_YOURS, user, meeting)
     if meeting.status is MeetingStatus.CANCELLED:
         return Opening(Opened.CANCELLED, user, meeting)
     participant = find_participant(session, meeting_id(meeting), row.user_id)
     if user is None or participant is None or row.participant_id != participant.id:
         return Opening(Opened.REFUSED, user, meeting)
+    # As request_link: who said Can't, or waits for a seat, gets no way in.
+    if participant.rsvp == Answer.CANT or participant.waitlist_ticket is not None:
+        place = waitlist_place(session, meeting, participant)
+        if place is None:
+            return Opening(Opened.DECLINED, user, meeting)
+        return Opening(Opened.WAITLISTED, user, meeting, waitlist_place=place)
     occurrence = occurrence_after(session, meeting, now)
     if occurrence is None:
         return Opening(Opened.ENDED, user, meeting)

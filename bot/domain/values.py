@@ -23,6 +23,9 @@ class Rules:
     public_url: str | None = None
     # The key /j/ handles are derived with (never shown, not even in a repr).
     link_key: bytes = field(default=b"", repr=False)
+    # LINK_BINDING=telegram: a link opens only for its Telegram account, through a Mini App
+    # button (private chats only), never as a plain URL in the text.
+    bind_links: bool = False
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,7 @@ from bot.handlers.miniapp import open_in_app_button
 from bot.i18n import _
 from bot.jitsi import Role
 from bot.messaging import Button, start_link
-from bot.render import render_link_reply, render_meeting_card, role_name
+from bot.render import join_keyboard, render_link_reply, render_meeting_card, role_name
 from storage.db import session_scope
 from storage.models import Meeting, User
 
@@ -494,16 +494,23 @@ async def _send_link_privately(update: Update, context: BotContext, code: str) -
         link_payload = deep_links.deep_link(session, meeting=meeting, kind="link", now=now)
         if request.link is not None and reachable:
             planning.mark_link_handed_over(session, meeting=meeting, user_id=tg_user.id, now=now)
-    text = card + "\n\n" + render_link_reply(request, zone)
+    bound = services.rules.bind_links
+    text = card + "\n\n" + render_link_reply(request, zone, bound=bound)
+    # The Mini App button of a bound link: only ever in the private chat.
+    keyboard = join_keyboard(request, bound)
     if request.link is not None and services.delivery is not None and meeting.id is not None:
         await services.delivery.refresh_summary(meeting.id)
     if is_private(update):
-        await reply(update, text)
+        await reply(update, text, keyboard)
         return
     # Never in a group: the link goes to the private chat, or the person is sent there.
     if reachable:
         await context.bot.send_message(
-            tg_user.id, text, parse_mode="HTML", disable_web_page_preview=True
+            tg_user.id,
+            text,
+            parse_mode="HTML",
+            disable_web_page_preview=True,
+            reply_markup=keyboard_markup(keyboard),
         )
         if update.callback_query is None:
             await reply(update, _("I sent you a private message."))

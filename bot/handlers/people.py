@@ -23,7 +23,7 @@ from bot.handlers.common import (
     reply,
 )
 from bot.i18n import _, normalize_language, set_language
-from bot.render import render_link_reply, render_meeting_card
+from bot.render import join_keyboard, render_link_reply, render_meeting_card
 from storage.db import session_scope
 from storage.models import User
 
@@ -115,7 +115,13 @@ async def _follow_deep_link(update: Update, context: BotContext, payload: str) -
             # The link goes out here and now; the reminder row is done.
             planning.mark_link_handed_over(session, meeting=meeting, user_id=tg_user.id, now=now)
     text = (_("You joined:") + "\n" + card) if joined else card
-    await reply(update, text + "\n\n" + render_link_reply(request, zone))
+    # A deep link always lands in the private chat: a bound link's Mini App button may go here.
+    bound = services.rules.bind_links
+    await reply(
+        update,
+        text + "\n\n" + render_link_reply(request, zone, bound=bound),
+        join_keyboard(request, bound),
+    )
     if request.link is not None and services.delivery is not None and meeting.id is not None:
         await services.delivery.refresh_summary(meeting.id)
 

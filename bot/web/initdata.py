@@ -48,8 +48,11 @@ def data_check_string(fields: dict[str, str]) -> str:
     return "\n".join(f"{key}={fields[key]}" for key in sorted(fields) if key != "hash")
 
 
-def verify(init_data: str, *, bot_token: str, now: datetime) -> WebAppUser | None:
-    """The user the init data was signed for; None when forged, stale or malformed."""
+def verify(
+    init_data: str, *, bot_token: str, now: datetime, max_age: timedelta = MAX_AGE
+) -> WebAppUser | None:
+    """The user the init data was signed for; None when forged, malformed or signed longer
+    than `max_age` ago."""
     if not init_data or len(init_data) > MAX_LENGTH:
         return None
     try:
@@ -72,7 +75,7 @@ def verify(init_data: str, *, bot_token: str, now: datetime) -> WebAppUser | Non
         first_name = str(user.get("first_name") or "")
     except (KeyError, ValueError, TypeError, OverflowError, OSError):
         return None
-    if not now - MAX_AGE <= signed_at <= now + CLOCK_SKEW:
+    if not now - max_age <= signed_at <= now + CLOCK_SKEW:
         return None
     return WebAppUser(
         id=user_id,

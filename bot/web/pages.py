@@ -8,6 +8,8 @@ import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from bot.domain.links import Opened, Opening
+from bot.domain.people import display
 from bot.domain.values import Occurrence
 from bot.i18n import _, current_language, format_span, format_when
 from storage.models import Meeting
@@ -76,6 +78,28 @@ def render(page: Page) -> str:
     )
 
 
+def opening_page(opening: Opening, zone: str, now: datetime) -> Page:
+    """The page for a click-time link that did not lead into the meeting: why not, or when."""
+    meeting = opening.meeting
+    if opening.outcome is Opened.UNKNOWN or meeting is None:
+        return unknown_page()
+    if opening.outcome is Opened.NOT_YOURS:
+        return not_yours_page(display(opening.user) if opening.user else "?")
+    if opening.outcome is Opened.CANCELLED:
+        return cancelled_page(meeting)
+    if opening.outcome is Opened.REFUSED:
+        return refused_page(meeting)
+    if opening.outcome is Opened.DECLINED:
+        return declined_page(meeting)
+    if opening.outcome is Opened.WAITLISTED:
+        assert opening.waitlist_place is not None
+        return waitlisted_page(meeting, opening.waitlist_place)
+    if opening.outcome is Opened.ENDED:
+        return ended_page(meeting)
+    assert opening.occurrence is not None and opening.opens is not None
+    return waiting_page(meeting, opening.occurrence, opening.opens, zone, now)
+
+
 def waiting_page(
     meeting: Meeting, occurrence: Occurrence, opens: datetime, zone: str, now: datetime
 ) -> Page:
@@ -134,6 +158,59 @@ def refused_page(meeting: Meeting) -> Page:
         paragraphs=[
             _("This link no longer lets anyone into this meeting."),
             _("If you should be in it, ask an organizer to invite you."),
+        ],
+    )
+
+
+def declined_page(meeting: Meeting) -> Page:
+    """The link's person said Can't: no way in until they change their answer."""
+    return Page(
+        status=403,
+        heading=meeting.title,
+        paragraphs=[
+            _("You said you can't come, so this link does not open the meeting."),
+            _(
+                "Changed your mind? Tap Going or Maybe on the invitation or the group's message, "
+                "then open this link again."
+            ),
+        ],
+    )
+
+
+def waitlisted_page(meeting: Meeting, place: int) -> Page:
+    """The meeting is full and the link's person waits for a seat."""
+    return Page(
+        status=403,
+        heading=meeting.title,
+        paragraphs=[
+            _("The meeting is full: you are number {place} on the waitlist.").format(place=place),
+            _("The bot tells you when a seat is free; then this link lets you in."),
+        ],
+    )
+
+
+def not_yours_page(owner_name: str) -> Page:
+    """A bound link opened by another Telegram account than the one it was sent to."""
+    return Page(
+        status=403,
+        heading=_("Not your link"),
+        paragraphs=[
+            _("This link belongs to {name}; ask the organizer to invite you.").format(
+                name=owner_name
+            )
+        ],
+    )
+
+
+def unverified_page() -> Page:
+    """A bound link whose page could not show who opened it (outside Telegram, forged, or
+    signed by Telegram too long ago)."""
+    return Page(
+        status=403,
+        heading=_("Open this link in Telegram"),
+        paragraphs=[
+            _("This link only opens for the person it was sent to, from Telegram."),
+            _("Tap the button under the bot's message in your private chat with the bot."),
         ],
     )
 

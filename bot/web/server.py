@@ -23,6 +23,7 @@ from bot.domain.links import Opened, Opening
 from bot.i18n import normalize_language, pick_language, use_language
 from bot.services import Services
 from bot.web import pages
+from bot.web.bound import BoundLinks
 from bot.web.events import EventSyncApi
 from bot.web.miniapp import MiniApp
 from bot.web.previews import is_preview_fetch
@@ -112,6 +113,13 @@ class WebServer:
         app = web.Application()
         prefix = self._services.settings.web_path
         app.router.add_get(prefix + links.CLICK_PATH + "{handle}", self._open_link)
+        if self._services.rules.bind_links:
+            BoundLinks(
+                self._services,
+                show=self._page,
+                join=lambda link, handle: _redirect(link + _fragment(handle)),
+                reader_language=self._reader_language,
+            ).add_routes(app, prefix)
         if self._services.settings.manages_rooms:
             # Jitsi's reservation and event-sync modules (RESERVATIONS_TOKEN).
             ReservationApi(self._services).add_routes(app, prefix)
@@ -154,6 +162,10 @@ class WebServer:
         after = request.query.get("after")
         if after in AFTER_PAGES:
             return self._page_after(handle, after, fallback)
+        if services.rules.bind_links and links.HANDLE_PATTERN.fullmatch(handle):
+            # Only the Mini App page, with Telegram's word on who opened it, mints.
+            bound = services.settings.web_path + links.CLICK_PATH + handle + links.BOUND_SUFFIX
+            return _redirect(bound)
         try:
             now = services.clock()
             with session_scope(services.engine) as session:
@@ -189,20 +201,8 @@ class WebServer:
             return self._page(AFTER_PAGES[after](meeting), language)
 
     def _page_for(self, opening: Opening) -> pages.Page:
-        meeting = opening.meeting
-        if opening.outcome is Opened.UNKNOWN or meeting is None:
-            return pages.unknown_page()
-        if opening.outcome is Opened.CANCELLED:
-            return pages.cancelled_page(meeting)
-        if opening.outcome is Opened.REFUSED:
-            return pages.refused_page(meeting)
-        if opening.outcome is Opened.ENDED:
-            return pages.ended_page(meeting)
-        assert opening.occurrence is not None and opening.opens is not None
         zone = people.user_zone(opening.user, self._services.rules)
-        return pages.waiting_page(
-            meeting, opening.occurrence, opening.opens, zone, self._services.clock()
-        )
+        return pages.opening_page(opening, zone, self._services.clock())
 
     def _reader_language(self, request: web.Request) -> str:
         """The browser's first supported language, else the bot's default."""
