@@ -82,12 +82,14 @@ def rules_from(settings: Settings) -> Rules:
     )
 
 
-def command_menu() -> list[BotCommand]:
-    """The command menu, in the current language."""
+def command_menu(*, with_app: bool = False) -> list[BotCommand]:
+    """The command menu, in the current language (/app only where the bot serves the app)."""
+    app = [BotCommand("app", _("Meetings and settings in the app"))] if with_app else []
     return [
         BotCommand("schedule", _("Plan a meeting")),
         BotCommand("invite", _("Invite people to a meeting")),
         BotCommand("meetings", _("My upcoming meetings")),
+        *app,
         BotCommand("link", _("My personal link")),
         BotCommand("reschedule", _("Move a meeting")),
         BotCommand("cancel", _("Cancel a meeting")),
@@ -337,7 +339,8 @@ async def _on_start(application: Application[Any, Any, Any, Any, Any, Any]) -> N
     for language in SUPPORTED_LANGUAGES:
         with use_language(language):
             await application.bot.set_my_commands(
-                command_menu(), language_code=None if language == "en" else language
+                command_menu(with_app=services.settings.public_url is not None),
+                language_code=None if language == "en" else language,
             )
     services.delivery = DeliveryService(
         engine=services.engine,

@@ -168,8 +168,20 @@ def render_notice(
     return notice_heading(notice.kind) + "\n" + _card(meeting, lines, role)
 
 
-def notice_keyboard(kind: str, meeting: Meeting, bot_username: str) -> list[list[Button]]:
-    """Going / Maybe / Can't for an invitation; the calendar row on every notice.
+# Where the bot's web server serves the Mini App (bot.web.miniapp), under PUBLIC_URL.
+APP_PATH = "/app/"
+
+
+def app_url(public_url: str) -> str:
+    """Where the Mini App's page is."""
+    return public_url.rstrip("/") + APP_PATH
+
+
+def notice_keyboard(
+    kind: str, meeting: Meeting, bot_username: str, *, mini_app: str | None = None
+) -> list[list[Button]]:
+    """Going / Maybe / Can't for an invitation; the calendar row on every notice; "Open in app"
+    with the Mini App's address (notices go to private chats, where web_app buttons work).
 
     A cancelled meeting keeps only the .ics (it removes the meeting from calendars): the
     Google and Outlook links would add it again.
@@ -186,6 +198,8 @@ def notice_keyboard(kind: str, meeting: Meeting, bot_username: str) -> list[list
         rows.append([Button(_("📅 .ics"), data=CalendarFile(meeting.code).encode())])
     else:
         rows.append(calendar_buttons(meeting, bot_username))
+        if mini_app is not None:
+            rows.append([Button(_("Open in app"), web_app=mini_app)])
     return rows
 
 

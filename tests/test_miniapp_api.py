@@ -176,6 +176,11 @@ async def test_the_menu_button_opens_the_app_after_start(
     assert button["web_app"]["url"] == f"http://127.0.0.1:{port}/bot/app/"
 
 
+async def test_app_is_in_the_command_menu(bot: BotHarness, sandbox: Sandbox) -> None:
+    carol = sandbox.create_user("Carol")
+    assert ("app", "Meetings and settings in the app") in sandbox.visible_commands(carol)
+
+
 async def test_app_command_in_private_and_in_a_group(
     bot: BotHarness, team: Team, port: int
 ) -> None:
@@ -378,8 +383,17 @@ async def test_skip_and_move_a_sitting_tell_the_participants(
     )
     assert status == 200, answer
     assert answer["message"].startswith("Skipped the sitting of")
-    told = sandbox.inbox(team.bob)[-1].text
-    assert "One sitting skipped" in told and "Weekly" in told
+    notice = sandbox.inbox(team.bob)[-1]
+    assert "One sitting skipped" in notice.text and "Weekly" in notice.text
+    # Under the notice in Bob's private chat: the way into the app.
+    [open_app] = [
+        button
+        for row in notice.reply_markup["inline_keyboard"]  # type: ignore[index]
+        for button in row
+        if "web_app" in button
+    ]
+    assert open_app["text"] == "Open in app"
+    assert open_app["web_app"]["url"] == f"http://127.0.0.1:{app.port}/bot/app/"
     status, answer = await app.call(
         team.alice,
         "POST",

@@ -62,7 +62,7 @@ from bot.messaging import (
     Unreachable,
     start_link,
 )
-from bot.render import link_keyboard, notice_keyboard, render_notice
+from bot.render import app_url, link_keyboard, notice_keyboard, render_notice
 from storage import heartbeat
 from storage.db import session_scope
 from storage.models import (
@@ -593,7 +593,13 @@ class DeliveryService:
             with use_language(language):
                 zone = people.user_zone(user, self._rules)
                 text = render_notice(notice, meeting, session, zone, now, role)
-                keyboard = notice_keyboard(notice.kind, meeting, self._messenger.bot_username)
+                public_url = self._rules.public_url
+                keyboard = notice_keyboard(
+                    notice.kind,
+                    meeting,
+                    self._messenger.bot_username,
+                    mini_app=app_url(public_url) if public_url else None,
+                )
             outgoing.append(OutgoingNotice(notice.id, user.id, text, keyboard))
         return outgoing
 

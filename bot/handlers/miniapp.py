@@ -23,9 +23,9 @@ from bot.handlers.common import (
 from bot.handlers.rsvp import announce
 from bot.i18n import _, use_language
 from bot.messaging import Button, start_link
-from bot.render import render_announcement
+from bot.render import app_url, render_announcement
 from bot.services import Services
-from bot.web.miniapp import app_url, group_start_param
+from bot.web.miniapp import group_start_param
 from storage.db import session_scope
 from storage.models import Meeting
 

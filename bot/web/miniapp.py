@@ -53,7 +53,7 @@ from bot.i18n import (
     use_language,
 )
 from bot.jitsi import FEATURES, Role, resolve_features
-from bot.render import role_name
+from bot.render import APP_PATH, role_name
 from bot.services import Services
 from bot.web.initdata import WebAppUser, verify
 from storage.db import session_scope
@@ -61,7 +61,6 @@ from storage.models import Meeting, MeetingStatus, User
 
 log = logging.getLogger(__name__)
 
-APP_PATH = "/app/"
 AUTH_SCHEME = "tma"
 # startapp=g<chat id>: the Mini App opened from a group's t.me link shows that group's meetings.
 GROUP_PREFIX = "g"
@@ -124,11 +123,6 @@ class Caller:
 
 
 Endpoint = Callable[[web.Request, Caller], Awaitable[Any]]
-
-
-def app_url(public_url: str) -> str:
-    """Where the Mini App's page is."""
-    return public_url.rstrip("/") + APP_PATH
 
 
 def group_start_param(chat_id: int) -> str:
