@@ -6,7 +6,9 @@ refused at their click-time link, bound or not."""
 from __future__ import annotations
 
 import logging
+import os
 import re
+import shutil
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -319,3 +321,57 @@ async def test_who_said_cant_is_refused_at_the_link(
     assert response.status == 403 and "Location" not in response.headers
     assert "You said you can't come, so this link does not open the meeting." in unescape(page)
     assert _handle_row(bot, team.bob).first_opened_at is None
+
+
+# --- in a real browser -------------------------------------------------------------------------
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+_FLAGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed")
+async def test_the_bound_page_in_chromium_opens_the_meeting_only_for_its_person(
+    bot: BotHarness, team: Team, port: int, tmp_path: Path
+) -> None:
+    playwright_api = pytest.importorskip("playwright.async_api")
+    shots = Path(os.environ.get("BINDING_SHOTS") or tmp_path / "shots")
+    shots.mkdir(parents=True, exist_ok=True)
+    url, _message = await _bound_link_from_reminder(bot, team, port)
+    async with playwright_api.async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=_FLAGS)
+        try:
+            context = await browser.new_context(viewport={"width": 360, "height": 640})
+            # The Jitsi server of the tests does not exist: the browser lands on a stand-in.
+            jitsi: list[str] = []
+
+            async def stand_in(route: Any) -> None:
+                jitsi.append(route.request.url)
+                await route.fulfill(content_type="text/html", body="<h1>Jitsi</h1>")
+
+            await context.route("https://meet.example.com/**", stand_in)
+            page = await context.new_page()
+            page.set_default_timeout(10_000)
+            # Bob taps the button: Telegram opens the page with his signed init data.
+            await page.goto(bot.sandbox.web_app_url(url, _init_data(bot, team.bob)))
+            await page.wait_for_url("https://meet.example.com/**")
+            [token] = parse_qs(urlsplit(jitsi[0]).query)["jwt"]
+            assert decode_token(token)["context"]["user"]["affiliation"] == "member"
+            assert await page.text_content("h1") == "Jitsi"
+
+            # Carol got the button forwarded and taps it: her own init data.
+            page = await context.new_page()
+            await page.goto(bot.sandbox.web_app_url(url, _init_data(bot, team.carol)))
+            await page.wait_for_selector("h1")
+            body = await page.text_content("body") or ""
+            assert "Bob" in body and "Team sync" not in body
+            await page.screenshot(path=str(shots / "bound-not-yours.png"), full_page=True)
+
+            # Opened outside Telegram: no init data, no meeting.
+            page = await context.new_page()
+            await page.goto(url)
+            await page.wait_for_selector("h1")
+            assert await page.text_content("h1") == "Open this link in Telegram"
+            await page.screenshot(path=str(shots / "bound-outside-telegram.png"), full_page=True)
+            assert len(jitsi) == 1
+        finally:
+            await browser.close()
