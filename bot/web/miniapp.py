@@ -877,7 +877,7 @@ def ui_texts() -> dict[str, str]:
         "back": _("Back"),
         "in_zone": _("Times in {zone}"),
         "capacity": _("Seats (empty: no limit)"),
-        "reminders": _("Reminders before (e.g. 1d 10m)"),
+        "reminders": _("Reminders (e.g. 1d 10m)"),
         "meeting_reminders": _("Reminders for everyone (e.g. 1d 10m; empty: each person's own)"),
         "default_reminders": _("My reminders before a meeting (e.g. 1h 10m; empty: none)"),
         "sittings": _("Coming sittings"),
