@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import contextlib
 import secrets
+import socket
 import sys
 import tempfile
 import textwrap
@@ -273,6 +274,105 @@ async def play(
     return result
 
 
+async def play_click_time(out: Any = None) -> dict[str, Any]:
+    """The click-time story (PUBLIC_URL set): a link opened, a demotion, the same link opened
+    again. Returns the role each open's token carried."""
+    from aiohttp import ClientSession
+
+    show = Transcript(out)
+    workdir = Path(tempfile.mkdtemp(prefix="jitsi-bot-demo-"))
+    jitsi = self_hosted_jitsi()
+    sandbox = Sandbox(DEMO_TOKEN, DEMO_BOT, limits=RateLimits(scale=10))
+    await sandbox.start()
+    start = datetime.now(UTC).replace(second=0, microsecond=0)
+    clock = ManualClock(start)
+    port = _free_port()
+    public_url = f"http://127.0.0.1:{port}/bot"
+    bot = BotHarness(
+        sandbox,
+        clock,
+        workdir / "meetings.db",
+        _demo_settings(jitsi, workdir / "meetings.db"),
+        public_url=public_url,
+        web_listen=f"127.0.0.1:{port}",
+    )
+    await bot.start()
+    from zoneinfo import ZoneInfo
+
+    berlin = ZoneInfo("Europe/Berlin")
+    result: dict[str, Any] = {"roles": []}
+    try:
+        alice = sandbox.create_user("Alice", username="alice", language_code="en")
+        bob = sandbox.create_user("Bob", username="bob", language_code="en")
+        for person in (alice, bob):
+            await bot.say(person, "/start")
+        await bot.say(alice, "/timezone Europe/Berlin")
+        show.heading(f"With PUBLIC_URL={public_url}, links are minted when they are opened")
+        preview = await bot.say(alice, "/schedule Design review | tomorrow 15:00 | 45m")
+        await bot.tap(alice, preview, "Confirm")
+        code = sandbox.current(preview).text.split("· ")[1].split()[0]
+        for command in (f"/invite {code} @bob", f"/promote {code} @bob"):
+            show.says("Alice", "her private chat", command)
+            show.bot(await bot.say(alice, command), "Alice")
+
+        reminder_at = datetime.combine(
+            (start.astimezone(berlin) + timedelta(days=1)).date(),
+            datetime.min.time().replace(hour=14, minute=50),
+            berlin,
+        )
+        show.heading(f"The clock jumps to reminder time: {reminder_at:%A %H:%M} (Berlin)")
+        clock.set(reminder_at)
+        await bot.reminders()
+        message = next(m for m in reversed(sandbox.inbox(bob)) if public_url in m.text)
+        show.bot(message, "Bob, privately")
+        link = next(word for word in message.text.split() if word.startswith(public_url))
+        show.note("the message carries no token: the link is the bot's, and mints one when opened")
+
+        async with ClientSession() as http:
+
+            async def open_link(when: str) -> None:
+                async with http.get(link, allow_redirects=False) as response:
+                    jitsi_link = response.headers["Location"]
+                show.note(f"Bob opens {when}: the bot redirects him to the room")
+                show.note(describe_token(jitsi_link.split("#")[0], jitsi, berlin))
+                result["roles"].append(_role_in(jitsi_link, jitsi))
+
+            await open_link("his link")
+            show.says("Alice", "her private chat", f"/demote {code} @bob")
+            show.bot(await bot.say(alice, f"/demote {code} @bob"), "Alice")
+            await bot.reminders()
+            show.bot(sandbox.inbox(bob)[-1], "Bob, privately")
+            clock.advance(timedelta(minutes=2))
+            await open_link("the same link again")
+        print(
+            "\nThe same link gave an owner's token, then a member's: a demotion (or a removal) "
+            "takes effect at the next open, with nothing to resend or revoke.",
+            file=show.out,
+        )
+    finally:
+        await bot.stop()
+        await sandbox.stop()
+    return result
+
+
+def _role_in(link: str, jitsi: DemoJitsi) -> str:
+    token = link.split("#")[0].split("jwt=", 1)[1]
+    claims = jwt.decode(
+        token,
+        jitsi.verify_key,
+        algorithms=[jitsi.algorithm],
+        audience=jitsi.audience,
+        options={"verify_exp": False, "verify_nbf": False, "verify_iat": False},
+    )
+    return str(claims["context"]["user"]["affiliation"])
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 async def _open_mini_app(bot: BotHarness, people: dict[str, User], clock: ManualClock) -> None:
     """Serve the Mini App on a free local port and print each person's way in, signed as
     Telegram signs it (valid for a day of demo time)."""
@@ -320,7 +420,15 @@ def demo_main(argv: Sequence[str]) -> int:
     parser.add_argument(
         "--jaas", action="store_true", help="run the meetings on JaaS (8x8.vc) instead"
     )
+    parser.add_argument(
+        "--click-time",
+        action="store_true",
+        help="with PUBLIC_URL: links minted when opened (open, demote, open again)",
+    )
     args = parser.parse_args(argv)
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(play(interactive=args.interactive, jaas=args.jaas))
+        if args.click_time:
+            asyncio.run(play_click_time())
+        else:
+            asyncio.run(play(interactive=args.interactive, jaas=args.jaas))
     return 0

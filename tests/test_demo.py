@@ -9,7 +9,7 @@ from pathlib import Path
 
 import jwt
 
-from bot.demo import play
+from bot.demo import play, play_click_time
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -46,3 +46,15 @@ def test_demo_command_runs_as_a_newcomer_would(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "Erin taps" in result.stdout and "jwt=" in result.stdout
+
+
+async def test_click_time_demo_opens_one_link_before_and_after_a_demotion() -> None:
+    out = io.StringIO()
+    result = await play_click_time(out)
+    transcript = out.getvalue()
+    assert result["roles"] == ["owner", "member"]
+    assert "Bob opens his link" in transcript and "Bob opens the same link again" in transcript
+    assert "is owner (moderator=True)" in transcript
+    assert "is member (moderator=False)" in transcript
+    # The messages carry the bot's /j/ link, never a token.
+    assert "jwt=" not in transcript
