@@ -29,7 +29,7 @@ from storage.models import LinkHandle, Meeting
 from tests.conftest import BotHarness
 from tests.helpers import decode_token, make_settings
 
-CANT = "❌ Can't"
+GOING, CANT = "✅ Going", "❌ Can't"
 JOIN = "🎥 Join the meeting"
 # 10:00 UTC now (tests/conftest.py); the meeting runs 12:00-13:00, its window opens at 11:45.
 START = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -375,3 +375,22 @@ async def test_the_bound_page_in_chromium_opens_the_meeting_only_for_its_person(
             assert len(jitsi) == 1
         finally:
             await browser.close()
+
+
+@pytest.mark.parametrize("binding", ["off"])
+async def test_who_waits_for_a_seat_is_told_their_place_at_the_link(
+    bot: BotHarness, team: Team, http: aiohttp.ClientSession, port: int, binding: str
+) -> None:
+    # One seat: Bob had it (and his link), let it go, and Carol took it meanwhile.
+    await bot.say(team.alice, f"/capacity {team.code} 1")
+    reply = await bot.say(team.bob, f"/link {team.code}")
+    [url] = re.findall(rf"http://127\.0\.0\.1:{port}/bot/j/[A-Za-z0-9_-]{{32}}", reply.text)
+    invitation = next(m for m in bot.sandbox.inbox(team.bob) if "You are invited" in m.text)
+    await bot.tap(team.bob, invitation, CANT)
+    await bot.say(team.alice, f"/invite {team.code} @carol")
+    await bot.tap(team.bob, invitation, GOING)
+    bot.clock.set(START - timedelta(minutes=5))
+    async with http.get(url, allow_redirects=False) as response:
+        page = unescape(await response.text())
+    assert response.status == 403 and "Location" not in response.headers
+    assert "The meeting is full: you are number 1 on the waitlist." in page
