@@ -24,6 +24,7 @@ from storage.models import Meeting
 from tests.conftest import BotHarness
 from tests.helpers import make_settings
 from tests.test_e2e_delivery import _team_meeting
+from tests.test_e2e_polls import vote
 
 RETRO = "Retro"
 
@@ -31,7 +32,8 @@ RETRO = "Retro"
 async def _every_kind_of_row(bot: BotHarness, sandbox: Sandbox) -> None:
     """A group meeting whose links went out (deliveries, notices, summaries, the group note's
     deep link, a promotion in the audit), a weekly series with a skipped sitting, a group
-    language, and a meeting tomorrow whose links are still to come."""
+    language, a meeting tomorrow whose links and reminders are still to come, and a poll with
+    a vote."""
     people, group, _meeting = await _team_meeting(bot, sandbox)
     alice = people["alice"]
     await bot.say(alice, "/language en", group)
@@ -45,7 +47,11 @@ async def _every_kind_of_row(bot: BotHarness, sandbox: Sandbox) -> None:
     preview = await bot.say(alice, f"/schedule {RETRO} | 2026-11-29 12:00 | 30m")
     await bot.tap(alice, preview, "Confirm")
     await bot.say(alice, f"/invite {_meeting_called(bot, RETRO).code} @bob")
+    # Reminders a day ahead (the retro is tomorrow noon, so one is still to come for each).
+    await bot.say(alice, f"/reminders {_meeting_called(bot, RETRO).code} 1d")
     await bot.say(alice, "/schedule Maybe later | 2026-12-10 12:00 | 30m")  # left unconfirmed
+    board = await bot.say(alice, "/poll Next retro | 2026-12-07 10:00; 2026-12-08 10:00", group)
+    await vote(bot, people["bob"], board, 1)
 
 
 def _bob_in_the_room(bot: BotHarness, meeting: Meeting, bob_id: int) -> None:

@@ -513,9 +513,7 @@ class DeliveryService:
             # Planned once it comes within the look-ahead.
             upcoming.append(beyond - self._look_ahead)
         upcoming += [
-            moment
-            for moment in (retry, summary_retry, reminder, notice)
-            if moment is not None
+            moment for moment in (retry, summary_retry, reminder, notice) if moment is not None
         ]
         return min(upcoming, default=None)
 
