@@ -394,3 +394,24 @@ async def test_who_waits_for_a_seat_is_told_their_place_at_the_link(
         page = unescape(await response.text())
     assert response.status == 403 and "Location" not in response.headers
     assert "The meeting is full: you are number 1 on the waitlist." in page
+
+
+async def test_the_mini_app_join_stays_in_telegram_with_the_init_data(
+    bot: BotHarness, team: Team, http: aiohttp.ClientSession, port: int
+) -> None:
+    """The app's Join is a bound link: it opens in place, carrying the app's own init data."""
+    await bot.reminders(timedelta(minutes=110))
+    init_data = _init_data(bot, team.bob)
+    async with http.get(
+        f"http://127.0.0.1:{port}/bot/app/api/meetings",
+        headers={"Authorization": f"tma {init_data}"},
+    ) as response:
+        assert response.status == 200
+        [card] = (await response.json())["meetings"]
+    assert card["join_in_place"] is True
+    # What the page does: the plain link leads to the bound page, which mints for Bob only.
+    async with http.get(card["join"], allow_redirects=False) as response:
+        assert response.status == 303
+        bound = f"http://127.0.0.1:{port}{response.headers['Location']}"
+    response, _page = await _post(http, bound, init_data)
+    assert _role_after(response) == "member"

@@ -317,6 +317,7 @@ class MiniApp:
             "role_name": role_name(role) if role is not None else _("not in it"),
             "manage": access.may_manage(session, meeting, actor),
             "join": join,
+            "join_in_place": join is not None and services.rules.bind_links,
             "opens": None if join else format_when(window.opens, caller.zone),
         }
 

@@ -142,7 +142,12 @@
       actions.appendChild(el("a", {
         class: "primary", href: meeting.join, target: "_blank", rel: "noopener noreferrer",
         text: text("join"), onclick: function (event) {
-          if (tg && tg.openLink) { event.preventDefault(); tg.openLink(meeting.join); }
+          if (meeting.join_in_place) {
+            // A link bound to the Telegram account opens only with this app's init data:
+            // stay in Telegram's webview and hand it over in the fragment (never sent to a server).
+            event.preventDefault();
+            location.href = meeting.join + "#tgWebAppData=" + encodeURIComponent(initData);
+          } else if (tg && tg.openLink) { event.preventDefault(); tg.openLink(meeting.join); }
         },
       }));
     } else if (meeting.opens && meeting.role) {
