@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from babel.units import format_unit
-from sqlalchemy import update
+from sqlalchemy import and_, update
 from sqlmodel import Session, col, select
 
 from bot import timeparse
@@ -284,10 +284,33 @@ def cancel_reminders(
 
 def plan_series_reminders(session: Session, *, now: datetime) -> int:
     """Plan the reminders of every series' sittings coming within reach (the sweep's part)."""
+    is_running_series = and_(
+        col(Meeting.status) == MeetingStatus.SCHEDULED, col(Meeting.rrule).is_not(None)
+    )
+    # Most series want no early reminders at all: find, in three light queries, those that
+    # might (a setting of their own, a participant's personal default, rows already planned),
+    # and plan only those, rather than each of thousands one by one.
+    own = session.exec(select(Meeting.id, Meeting.reminder_minutes).where(is_running_series)).all()
+    wanted = {meeting_id for meeting_id, minutes in own if minutes}
+    defaults = session.exec(
+        select(Participant.meeting_id, User.reminder_minutes)
+        .join(User, col(User.id) == col(Participant.user_id))
+        .join(Meeting, col(Meeting.id) == col(Participant.meeting_id))
+        .where(is_running_series, col(User.reminder_minutes).is_not(None))
+    ).all()
+    wanted |= {meeting_id for meeting_id, minutes in defaults if minutes}
+    wanted |= set(
+        session.exec(
+            select(Reminder.meeting_id)
+            .join(Meeting, col(Meeting.id) == col(Reminder.meeting_id))
+            .where(is_running_series, col(Reminder.occurrence_start) > now)
+            .distinct()
+        ).all()
+    )
+    if not wanted:
+        return 0
     series = session.exec(
-        select(Meeting).where(
-            Meeting.status == MeetingStatus.SCHEDULED, col(Meeting.rrule).is_not(None)
-        )
+        select(Meeting).where(col(Meeting.id).in_(sorted(wanted))).order_by(col(Meeting.id))
     ).all()
     return sum(plan_reminders(session, meeting=meeting, now=now) for meeting in series)
 
