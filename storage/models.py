@@ -402,6 +402,7 @@ class Heartbeat(SQLModel, table=True):
     started_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     swept_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
 
+
 class PollStatus(StrEnum):
     """Where a poll for finding a time is."""
 
