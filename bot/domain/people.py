@@ -128,10 +128,11 @@ def set_user_language(session: Session, *, user_id: int, language: str) -> None:
 def people_met(session: Session, *, user_id: int, limit: int = 200) -> list[User]:
     """Everyone who shares a meeting with this person (an invite list to pick from), by name."""
     mine = select(Participant.meeting_id).where(Participant.user_id == user_id)
-    rows = session.exec(
-        select(User)
-        .join(Participant, col(Participant.user_id) == col(User.id))
-        .where(col(Participant.meeting_id).in_(mine), col(User.id) != user_id)
+    # DISTINCT over ids, not whole rows: PostgreSQL can't compare the JSON columns of a user.
+    met = (
+        select(Participant.user_id)
+        .where(col(Participant.meeting_id).in_(mine), col(Participant.user_id) != user_id)
         .distinct()
-    ).all()
+    )
+    rows = session.exec(select(User).where(col(User.id).in_(met))).all()
     return sorted(rows, key=lambda user: display(user).lower())[:limit]
