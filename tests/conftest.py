@@ -36,6 +36,11 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "database: uses a database; runs on TEST_DATABASE_URL's when it is set"
     )
+    url = os.environ.get("TEST_DATABASE_URL", "")
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker and url.startswith("postgresql"):
+        # pytest -n: each worker empties and migrates a database of its own.
+        os.environ["TEST_DATABASE_URL"] = _database_of_worker(url, worker)
     if _in_ci() and "database" in (config.option.markexpr or ""):
         url = os.environ.get("TEST_DATABASE_URL", "")
         if not url.startswith("postgresql"):
@@ -62,6 +67,23 @@ def pytest_runtest_makereport(
         report.outcome = "failed"
         report.longrepr = f"skipped in CI, which must run everything: {report.longrepr}"
     return report
+
+
+def _database_of_worker(url: str, worker: str) -> str:
+    """The URL of a database beside `url`'s, named after the worker, created when missing."""
+    from sqlalchemy import create_engine, make_url, text
+
+    base = make_url(url)
+    name = f"{base.database}_{worker}"
+    engine = create_engine(base, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        found = connection.execute(
+            text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+        ).first()
+        if found is None:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
 
 
 def _in_ci() -> bool:
