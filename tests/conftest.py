@@ -11,13 +11,15 @@ import os
 from collections.abc import AsyncIterator, Generator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+import aiohttp
 import pytest
 
 from bot.clock import ManualClock
 from bot.sandbox import RateLimits, Sandbox
 from bot.sandbox.harness import BotHarness
-from tests.helpers import make_settings, reset_database
+from tests.helpers import free_port, make_settings, reset_database
 
 BOT_TOKEN = "123456:TEST-TOKEN-abcdefghijklmnopqrstuvwxyz"
 BOT_USERNAME = "meetings_test_bot"
@@ -125,3 +127,47 @@ async def bot(
     await harness.start()
     yield harness
     await harness.stop()
+
+
+@pytest.fixture
+def port() -> int:
+    """Where the bot's web server listens in this test."""
+    return free_port()
+
+
+@pytest.fixture
+def web_settings() -> dict[str, Any]:
+    """Settings the web bot runs with besides PUBLIC_URL (a test file overrides this)."""
+    return {}
+
+
+@pytest.fixture
+async def web_bot(
+    sandbox: Sandbox,
+    clock: ManualClock,
+    tmp_path: Path,
+    database_url: str,
+    port: int,
+    web_settings: dict[str, Any],
+) -> AsyncIterator[BotHarness]:
+    """The real bot with PUBLIC_URL set: its web server listens on a free port."""
+    harness = BotHarness(
+        sandbox,
+        clock,
+        tmp_path / "meetings.db",
+        make_settings,
+        database_url=database_url,
+        public_url=f"http://127.0.0.1:{port}/bot/",
+        web_listen=f"127.0.0.1:{port}",
+        **web_settings,
+    )
+    await harness.start()
+    yield harness
+    await harness.stop()
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    """An HTTP client for the bot's web server."""
+    async with aiohttp.ClientSession() as session:
+        yield session

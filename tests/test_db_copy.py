@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import re
-import socket
 from datetime import timedelta
 from pathlib import Path
 
@@ -22,7 +21,7 @@ from bot.sandbox import Sandbox, User
 from storage.db import alembic_config, make_engine, session_scope
 from storage.models import Meeting
 from tests.conftest import BotHarness
-from tests.helpers import make_settings
+from tests.helpers import free_port, make_settings
 from tests.test_e2e_delivery import _team_meeting
 from tests.test_e2e_polls import vote
 
@@ -83,17 +82,11 @@ def _counts(url: str) -> dict[str, int]:
     return counts
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def _harness(
     sandbox: Sandbox, clock: ManualClock, tmp_path: Path, database_url: str
 ) -> tuple[BotHarness, int]:
     """The real bot with PUBLIC_URL set (click-time links: link handles are rows too)."""
-    port = _free_port()
+    port = free_port()
     harness = BotHarness(
         sandbox,
         clock,

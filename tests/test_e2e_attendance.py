@@ -8,11 +8,8 @@ from __future__ import annotations
 import csv
 import io
 import re
-import socket
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -23,7 +20,6 @@ from bot.clock import ManualClock
 from bot.sandbox import Sandbox, User
 from storage.models import Meeting
 from tests.conftest import BotHarness
-from tests.helpers import make_settings
 
 TOKEN = "event-sync-secret-0123456789abcdef"
 # The headers mod_event_sync_component sends: its own, and api_headers from the config.
@@ -36,40 +32,16 @@ PROSODY = {
 START = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+@pytest.fixture
+def web_settings() -> dict[str, Any]:
+    """The settings this file's bot runs with besides PUBLIC_URL."""
+    return {"reservations_token": TOKEN}
 
 
 @pytest.fixture
-def port() -> int:
-    return _free_port()
-
-
-@pytest.fixture
-async def bot(
-    sandbox: Sandbox, clock: ManualClock, tmp_path: Path, database_url: str, port: int
-) -> AsyncIterator[BotHarness]:
-    harness = BotHarness(
-        sandbox,
-        clock,
-        tmp_path / "meetings.db",
-        make_settings,
-        database_url=database_url,
-        public_url=f"http://127.0.0.1:{port}/bot/",
-        web_listen=f"127.0.0.1:{port}",
-        reservations_token=TOKEN,
-    )
-    await harness.start()
-    yield harness
-    await harness.stop()
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
+def bot(web_bot: BotHarness) -> BotHarness:
+    """The real bot with PUBLIC_URL set: its web server listens on a free port."""
+    return web_bot
 
 
 @dataclass

@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 from bot.clock import ManualClock
 from bot.sandbox import Sandbox
 from bot.sandbox.harness import BotHarness
-from tests.helpers import make_settings
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+from tests.helpers import free_port, make_settings
 
 
 async def test_start_by_webhook(sandbox: Sandbox, clock: ManualClock, tmp_path: Path) -> None:
     harness = BotHarness(sandbox, clock, tmp_path / "meetings.db", make_settings)
-    await harness.start(webhook_port=_free_port(), secret_token="s3cret-token")
+    await harness.start(webhook_port=free_port(), secret_token="s3cret-token")
     try:
         assert sandbox.webhook.url.endswith("/telegram")
         assert sandbox.webhook.secret_token == "s3cret-token"

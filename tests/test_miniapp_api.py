@@ -4,22 +4,19 @@ every request, the same rules and messages as the commands, and the same announc
 from __future__ import annotations
 
 import re
-import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
 from sqlmodel import Session, select
 
-from bot.clock import ManualClock
 from bot.sandbox import Chat, Sandbox, User
 from storage.models import Meeting
 from tests.conftest import BotHarness
-from tests.helpers import decode_token, make_settings
+from tests.helpers import decode_token
 
 ENDPOINTS = [
     ("GET", "me", None),
@@ -47,34 +44,10 @@ OWNER_ONLY = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
-def port() -> int:
-    return _free_port()
-
-
-@pytest.fixture
-async def bot(
-    sandbox: Sandbox, clock: ManualClock, tmp_path: Path, database_url: str, port: int
-) -> AsyncIterator[BotHarness]:
+def bot(web_bot: BotHarness) -> BotHarness:
     """The real bot with PUBLIC_URL: its web server serves the Mini App."""
-    harness = BotHarness(
-        sandbox,
-        clock,
-        tmp_path / "meetings.db",
-        make_settings,
-        database_url=database_url,
-        public_url=f"http://127.0.0.1:{port}/bot/",
-        web_listen=f"127.0.0.1:{port}",
-    )
-    await harness.start()
-    yield harness
-    await harness.stop()
+    return web_bot
 
 
 @dataclass

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -21,11 +20,10 @@ import aiohttp
 import pytest
 from sqlmodel import Session, select
 
-from bot.clock import ManualClock
 from bot.sandbox import Chat, Sandbox, User
 from storage.models import Meeting
 from tests.conftest import BotHarness
-from tests.helpers import decode_token, make_settings
+from tests.helpers import decode_token
 
 playwright_api = pytest.importorskip("playwright.async_api")
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -61,33 +59,10 @@ _FLAGS = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
-def port() -> int:
-    return _free_port()
-
-
-@pytest.fixture
-async def bot(
-    sandbox: Sandbox, clock: ManualClock, tmp_path: Path, database_url: str, port: int
-) -> AsyncIterator[BotHarness]:
-    harness = BotHarness(
-        sandbox,
-        clock,
-        tmp_path / "meetings.db",
-        make_settings,
-        database_url=database_url,
-        public_url=f"http://127.0.0.1:{port}/bot/",
-        web_listen=f"127.0.0.1:{port}",
-    )
-    await harness.start()
-    yield harness
-    await harness.stop()
+def bot(web_bot: BotHarness) -> BotHarness:
+    """The real bot with PUBLIC_URL set: its web server listens on a free port."""
+    return web_bot
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ import asyncio
 import os
 import re
 import signal
-import socket
 import sys
 from pathlib import Path
 
@@ -14,15 +13,9 @@ import pytest
 
 from bot.sandbox import Sandbox
 from tests.conftest import BOT_TOKEN
-from tests.helpers import SECRET
+from tests.helpers import SECRET, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _environment(sandbox: Sandbox, tmp_path: Path) -> dict[str, str]:
@@ -46,7 +39,7 @@ async def test_run_answers_and_never_logs_secrets(
 ) -> None:
     extra: list[str] = []
     if mode == "webhook":
-        port = _free_port()
+        port = free_port()
         extra = [
             "--webhook-url", f"http://127.0.0.1:{port}/hook", "--port", str(port),
             "--secret-token", "webhook-secret",

@@ -9,8 +9,6 @@ import logging
 import os
 import re
 import shutil
-import socket
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from html import unescape
@@ -22,28 +20,16 @@ import aiohttp
 import pytest
 from sqlmodel import Session, select
 
-from bot.clock import ManualClock
 from bot.config import SettingsError, load_settings
 from bot.sandbox import Message, Sandbox, User
 from storage.models import LinkHandle, Meeting
 from tests.conftest import BotHarness
-from tests.helpers import decode_token, make_settings
+from tests.helpers import decode_token
 
 GOING, CANT = "✅ Going", "❌ Can't"
 JOIN = "🎥 Join the meeting"
 # 10:00 UTC now (tests/conftest.py); the meeting runs 12:00-13:00, its window opens at 11:45.
 START = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@pytest.fixture
-def port() -> int:
-    return _free_port()
 
 
 @pytest.fixture
@@ -53,33 +39,15 @@ def binding() -> str:
 
 
 @pytest.fixture
-async def bot(
-    sandbox: Sandbox,
-    clock: ManualClock,
-    tmp_path: Path,
-    database_url: str,
-    port: int,
-    binding: str,
-) -> AsyncIterator[BotHarness]:
-    harness = BotHarness(
-        sandbox,
-        clock,
-        tmp_path / "meetings.db",
-        make_settings,
-        database_url=database_url,
-        public_url=f"http://127.0.0.1:{port}/bot/",
-        web_listen=f"127.0.0.1:{port}",
-        link_binding=binding,
-    )
-    await harness.start()
-    yield harness
-    await harness.stop()
+def web_settings(binding: str) -> dict[str, Any]:
+    """The settings this file's bot runs with besides PUBLIC_URL."""
+    return {"link_binding": binding}
 
 
 @pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
+def bot(web_bot: BotHarness) -> BotHarness:
+    """The real bot with PUBLIC_URL set: its web server listens on a free port."""
+    return web_bot
 
 
 @dataclass

@@ -6,8 +6,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-import socket
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -33,42 +31,10 @@ END = START + timedelta(hours=1)
 GRACE = timedelta(minutes=60)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
-def port() -> int:
-    """Where the bot's web server listens in this test."""
-    return _free_port()
-
-
-@pytest.fixture
-async def bot(
-    sandbox: Sandbox, clock: ManualClock, tmp_path: Path, database_url: str, port: int
-) -> AsyncIterator[BotHarness]:
+def bot(web_bot: BotHarness) -> BotHarness:
     """The real bot with PUBLIC_URL set: its web server listens on a free port."""
-    harness = BotHarness(
-        sandbox,
-        clock,
-        tmp_path / "meetings.db",
-        make_settings,
-        database_url=database_url,
-        public_url=f"http://127.0.0.1:{port}/bot/",
-        web_listen=f"127.0.0.1:{port}",
-    )
-    await harness.start()
-    yield harness
-    await harness.stop()
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    """A browser-like client that does not follow redirects by itself."""
-    async with aiohttp.ClientSession() as session:
-        yield session
+    return web_bot
 
 
 @dataclass

@@ -13,7 +13,6 @@ import asyncio
 import logging
 import os
 import shutil
-import socket
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,7 +26,7 @@ from bot.jitsi.server_settings import render_server_config
 from bot.sandbox import Sandbox, User
 from storage.models import LinkHandle, Meeting
 from tests.conftest import BotHarness
-from tests.helpers import make_settings
+from tests.helpers import free_port, make_settings
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed")
@@ -44,12 +43,6 @@ _FLAGS = [
     "--disable-sync",
     "--hide-scrollbars",
 ]
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 async def _browse(
@@ -87,7 +80,7 @@ class FakeJitsi:
         self.body = body
         self.auth_error = auth_error
         self.rooms_opened: list[str] = []  # the query string of each room load (the jwt)
-        self.port = _free_port()
+        self.port = free_port()
         self._runner: web.AppRunner | None = None
 
     async def start(self) -> None:
@@ -122,7 +115,7 @@ class FakeJitsi:
 
 @pytest.fixture
 def port() -> int:
-    return _free_port()
+    return free_port()
 
 
 @pytest.fixture

@@ -5,10 +5,7 @@ against the real bot's own web server."""
 
 from __future__ import annotations
 
-import socket
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -21,7 +18,6 @@ from bot.config import SettingsError, load_settings
 from bot.sandbox import Sandbox, User
 from storage.models import Meeting
 from tests.conftest import BotHarness
-from tests.helpers import make_settings
 
 TOKEN = "reservations-secret-0123456789abcdef"
 # The headers Prosody's net.http sends with mod_reservations' own (reservations_api_headers).
@@ -34,41 +30,16 @@ PROSODY = {
 START = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+@pytest.fixture
+def web_settings() -> dict[str, Any]:
+    """The settings this file's bot runs with besides PUBLIC_URL."""
+    return {"reservations_token": TOKEN}
 
 
 @pytest.fixture
-def port() -> int:
-    return _free_port()
-
-
-@pytest.fixture
-async def bot(
-    sandbox: Sandbox, clock: ManualClock, tmp_path: Path, database_url: str, port: int
-) -> AsyncIterator[BotHarness]:
+def bot(web_bot: BotHarness) -> BotHarness:
     """The real bot with PUBLIC_URL and RESERVATIONS_TOKEN: it serves Jitsi's APIs."""
-    harness = BotHarness(
-        sandbox,
-        clock,
-        tmp_path / "meetings.db",
-        make_settings,
-        database_url=database_url,
-        public_url=f"http://127.0.0.1:{port}/bot/",
-        web_listen=f"127.0.0.1:{port}",
-        reservations_token=TOKEN,
-    )
-    await harness.start()
-    yield harness
-    await harness.stop()
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
+    return web_bot
 
 
 def java_date(moment: datetime) -> str:
