@@ -13,7 +13,7 @@ from bot.calendar import Organizer, build_ics, google_calendar_link, outlook_cal
 from bot.delivery.texts import join_button
 from bot.domain import notices, people, sittings
 from bot.domain.links import LinkRequest
-from bot.domain.rsvp import Answer, Counts
+from bot.domain.rsvp import Answer, CapacityChange, Counts
 from bot.i18n import _, current_language, format_span, format_when, ngettext
 from bot.jitsi import Role
 from bot.messaging import Button
@@ -283,3 +283,26 @@ def render_who(counts: Counts) -> str:
     ]
     lines = [f"{label}: {', '.join(names)}" for label, names in groups if names]
     return "\n".join(lines) or _("Nobody has answered yet.")
+
+
+def render_capacity_change(change: CapacityChange, code: str) -> str:
+    """What /capacity (and the app) answers after a new capacity: plain text, not HTML."""
+    if change.capacity is None:
+        lines = [_("{code} has no seat limit now.").format(code=code)]
+    else:
+        lines = [
+            ngettext(
+                "{code}: {capacity} seat (owners aside).",
+                "{code}: {capacity} seats (owners aside).",
+                change.capacity,
+            ).format(code=code, capacity=change.capacity)
+            + " "
+            + _("Taken: {taken}. On the waitlist: {waiting}.").format(
+                taken=change.seats_taken, waiting=change.waiting
+            )
+        ]
+    if change.moved_up:
+        lines.append(
+            _("Moved up from the waitlist: {names}.").format(names=", ".join(change.moved_up))
+        )
+    return "\n".join(lines)

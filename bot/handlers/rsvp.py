@@ -38,9 +38,9 @@ from bot.handlers.common import (
     reply,
 )
 from bot.handlers.messenger import TelegramMessenger
-from bot.i18n import _, ngettext, use_language
+from bot.i18n import _, use_language
 from bot.messaging import Button, Rejected, RetryLater, SendError, start_link
-from bot.render import render_announcement, render_who
+from bot.render import render_announcement, render_capacity_change, render_who
 from storage.db import call_after_commit, session_scope
 from storage.models import Announcement, Meeting, User
 
@@ -166,27 +166,7 @@ async def capacity(update: Update, context: BotContext) -> None:
             session, meeting=meeting, actor=actor, capacity=seats, now=services.clock()
         )
         code = meeting.code
-    if change.capacity is None:
-        lines = [_("{code} has no seat limit now.").format(code=code)]
-    else:
-        lines = [
-            ngettext(
-                "{code}: {capacity} seat (owners aside).",
-                "{code}: {capacity} seats (owners aside).",
-                change.capacity,
-            ).format(code=code, capacity=change.capacity)
-            + " "
-            + _("Taken: {taken}. On the waitlist: {waiting}.").format(
-                taken=change.seats_taken, waiting=change.waiting
-            )
-        ]
-    if change.moved_up:
-        lines.append(
-            _("Moved up from the waitlist: {names}.").format(
-                names=html.escape(", ".join(change.moved_up))
-            )
-        )
-    await reply(update, "\n".join(lines))
+    await reply(update, html.escape(render_capacity_change(change, code)))
 
 
 # --- the group messages --------------------------------------------------------------------

@@ -53,7 +53,7 @@ from bot.i18n import (
     use_language,
 )
 from bot.jitsi import FEATURES, Role, resolve_features
-from bot.render import APP_PATH, role_name
+from bot.render import APP_PATH, render_capacity_change, role_name
 from bot.services import Services
 from bot.web.initdata import WebAppUser, verify
 from storage.db import session_scope
@@ -649,25 +649,7 @@ class MiniApp:
                 session, meeting=meeting, actor=actor, capacity=seats, now=services.clock()
             )
             code = meeting.code
-        if change.capacity is None:
-            lines = [_("{code} has no seat limit now.").format(code=code)]
-        else:
-            lines = [
-                ngettext(
-                    "{code}: {capacity} seat (owners aside).",
-                    "{code}: {capacity} seats (owners aside).",
-                    change.capacity,
-                ).format(code=code, capacity=change.capacity)
-                + " "
-                + _("Taken: {taken}. On the waitlist: {waiting}.").format(
-                    taken=change.seats_taken, waiting=change.waiting
-                )
-            ]
-        if change.moved_up:
-            lines.append(
-                _("Moved up from the waitlist: {names}.").format(names=", ".join(change.moved_up))
-            )
-        return {"message": "\n".join(lines)}
+        return {"message": render_capacity_change(change, code)}
 
     async def _reminders(self, request: web.Request, caller: Caller) -> dict[str, Any]:
         """The meeting's own reminders, as /reminders CODE 1d 10m|off|default sets them."""
