@@ -18,7 +18,7 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
-from bot.jitsi.tokens import NBF_BACKDATE, Person, Role, is_valid_room_name
+from bot.jitsi.tokens import NBF_BACKDATE, LinkSigner, Person, Role, is_valid_room_name
 
 JAAS_BASE_URL = "https://8x8.vc"
 JAAS_ISSUER = "chat"  # hard-coded by JaaS
@@ -85,7 +85,7 @@ def load_private_key(path: Path) -> RSAPrivateKey:
 
 
 @dataclass(frozen=True)
-class JaasSigner:
+class JaasSigner(LinkSigner):
     """Signs tokens for one JaaS AppID with one of its API keys."""
 
     app_id: str
@@ -139,24 +139,3 @@ class JaasSigner:
     def link(self, room: str, token: str) -> str:
         """The personal meeting link: 8x8.vc, the AppID, the room, the token."""
         return f"{JAAS_BASE_URL}/{self.app_id}/{room}?jwt={token}"
-
-    def personal_link(
-        self,
-        *,
-        person: Person,
-        room: str,
-        role: Role,
-        features: Mapping[str, bool],
-        issued_at: datetime,
-        expires_at: datetime,
-    ) -> str:
-        """Claims, signature and link in one step: what a participant receives."""
-        claims = self.claims(
-            person=person,
-            room=room,
-            role=role,
-            features=features,
-            issued_at=issued_at,
-            expires_at=expires_at,
-        )
-        return self.link(room, self.sign(claims))

@@ -120,7 +120,8 @@ class Person:
 
 
 class LinkSigner(Protocol):
-    """What the domain and delivery need from a Jitsi provider (self-hosted or JaaS)."""
+    """What the domain and delivery need from a Jitsi provider (self-hosted or JaaS); a provider
+    subclasses it for the one way a personal link is made."""
 
     def claims(
         self,
@@ -135,6 +136,14 @@ class LinkSigner(Protocol):
         """The token payload for one person in one room."""
         ...
 
+    def sign(self, claims: Mapping[str, Any]) -> str:
+        """The signed token for these claims."""
+        ...
+
+    def link(self, room: str, token: str) -> str:
+        """The meeting link that carries this token."""
+        ...
+
     def personal_link(
         self,
         *,
@@ -145,12 +154,20 @@ class LinkSigner(Protocol):
         issued_at: datetime,
         expires_at: datetime,
     ) -> str:
-        """The signed link that person receives."""
-        ...
+        """Claims, signature and link in one step: what a participant receives."""
+        claims = self.claims(
+            person=person,
+            room=room,
+            role=role,
+            features=features,
+            issued_at=issued_at,
+            expires_at=expires_at,
+        )
+        return self.link(room, self.sign(claims))
 
 
 @dataclass(frozen=True)
-class TokenSigner:
+class TokenSigner(LinkSigner):
     """Signs tokens for one self-hosted Jitsi deployment (the bot's settings, in plain values)."""
 
     base_url: str
@@ -207,27 +224,6 @@ class TokenSigner:
     def link(self, room: str, token: str) -> str:
         """The personal meeting link: base URL, room, token."""
         return f"{self.base_url}/{room}?jwt={token}"
-
-    def personal_link(
-        self,
-        *,
-        person: Person,
-        room: str,
-        role: Role,
-        features: Mapping[str, bool],
-        issued_at: datetime,
-        expires_at: datetime,
-    ) -> str:
-        """Claims, signature and link in one step: what a participant receives."""
-        claims = self.claims(
-            person=person,
-            room=room,
-            role=role,
-            features=features,
-            issued_at=issued_at,
-            expires_at=expires_at,
-        )
-        return self.link(room, self.sign(claims))
 
 
 def telegram_person_id(telegram_user_id: int) -> str:
