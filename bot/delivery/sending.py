@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, exists, func, or_, update
+from sqlalchemy import and_, case, exists, func, or_, true, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -1029,42 +1029,36 @@ def _rearm_group_notes(
     )
 
 
-def _claimable_notice(now: datetime) -> Any:
-    """Notices due now, and notices a dead task left `sending`."""
+def _waiting_or_abandoned(
+    status: Any, now: datetime, *, claimed_at: Any, ready: Any = None
+) -> Any:
+    """Rows of an outbox table to claim: waiting and ready, or left `sending` by a task that
+    died (claimed longer than STALE_SENDING ago)."""
     return or_(
-        and_(
-            col(Notice.status) == DeliveryStatus.PENDING.value,
-            col(Notice.due_at) <= now,
-        ),
-        and_(
-            col(Notice.status) == DeliveryStatus.SENDING.value,
-            col(Notice.due_at) < now - STALE_SENDING,
-        ),
+        and_(status == DeliveryStatus.PENDING, true() if ready is None else ready),
+        and_(status == DeliveryStatus.SENDING, claimed_at < now - STALE_SENDING),
+    )
+
+
+def _claimable_notice(now: datetime) -> Any:
+    """Notices due now, and notices a dead task left `sending` (a claim stamps their due_at)."""
+    return _waiting_or_abandoned(
+        col(Notice.status), now, claimed_at=col(Notice.due_at), ready=col(Notice.due_at) <= now
     )
 
 
 def _claimable_link(now: datetime) -> Any:
-    """Links waiting to go out, and links a dead task left `sending`."""
-    return or_(
-        col(Delivery.status) == DeliveryStatus.PENDING,
-        and_(
-            col(Delivery.status) == DeliveryStatus.SENDING,
-            col(Delivery.updated_at) < now - STALE_SENDING,
-        ),
-    )
+    """Links waiting to go out (planning ahead picks which), and links a dead task left."""
+    return _waiting_or_abandoned(col(Delivery.status), now, claimed_at=col(Delivery.updated_at))
 
 
 def _claimable_reminder(now: datetime) -> Any:
     """Reminders that are due, and reminders a dead task left `sending`."""
-    return or_(
-        and_(
-            col(Reminder.status) == DeliveryStatus.PENDING.value,
-            col(Reminder.due_at) <= now,
-        ),
-        and_(
-            col(Reminder.status) == DeliveryStatus.SENDING.value,
-            col(Reminder.updated_at) < now - STALE_SENDING,
-        ),
+    return _waiting_or_abandoned(
+        col(Reminder.status),
+        now,
+        claimed_at=col(Reminder.updated_at),
+        ready=col(Reminder.due_at) <= now,
     )
 
 
@@ -1075,16 +1069,11 @@ def _claimable_summary(now: datetime) -> Any:
         col(Delivery.occurrence_start) == col(LinkSummary.occurrence_start),
         col(Delivery.status).in_([DeliveryStatus.PENDING, DeliveryStatus.SENDING]),
     )
-    return or_(
-        and_(
-            col(LinkSummary.status) == DeliveryStatus.PENDING.value,
-            col(LinkSummary.due_at) <= now,
-            ~in_flight,
-        ),
-        and_(
-            col(LinkSummary.status) == DeliveryStatus.SENDING.value,
-            col(LinkSummary.updated_at) < now - STALE_SENDING,
-        ),
+    return _waiting_or_abandoned(
+        col(LinkSummary.status),
+        now,
+        claimed_at=col(LinkSummary.updated_at),
+        ready=and_(col(LinkSummary.due_at) <= now, ~in_flight),
     )
 
 
